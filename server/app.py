@@ -1,0 +1,151 @@
+"""create_app(settings) -> Starlette. The lifespan opens and closes every long-lived resource."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+import structlog
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from server.auth.throttle import LoginPolicy, LoginThrottle
+from server.auth.tokens import TokenIssuer, load_or_create_signing_key
+from server.config import Settings
+from server.http import applications, auth, health, jobs, users
+from server.http.errors import EXCEPTION_HANDLERS
+from server.http.middleware import BodySizeLimitMiddleware, RequestLogMiddleware
+from server.http.openapi import build_openapi
+from server.http.routing import Endpoint
+from server.services import Services
+from server.store import migrations
+from server.store.blobs import LocalBlobStore
+from server.store.database import open_pool
+from server.store.embedded import DataDirectoryLock, EmbeddedPostgres
+
+log = structlog.get_logger(__name__)
+
+MODULES = (health, auth, users, jobs, applications)
+
+DEMO_ACCOUNTS = (
+    ("recruiter", "recruiter@demo.openhire.dev"),
+    ("candidate", "candidate@demo.openhire.dev"),
+)
+DEMO_PASSWORD = "openhire-demo"
+
+
+def print_demo_banner(settings: Settings) -> None:
+    # The demo password is public (README, seed.sql); it is printed, never logged.
+    lines = [
+        f"OpenHire demo is ready on http://{settings.host}:{settings.port}",
+        *(f"  {role:<9} {email}  password: {DEMO_PASSWORD}" for role, email in DEMO_ACCOUNTS),
+    ]
+    print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+def seed_path() -> Path:
+    return Path(__file__).resolve().parents[1] / "supabase" / "seed.sql"
+
+
+@contextlib.asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[str]:
+    """Yield a DSN: the configured database's, or that of an embedded PostgreSQL started (and
+    later stopped) for this process, with its data directory locked."""
+    if settings.database_url is not None:
+        yield settings.database_url
+        return
+    with DataDirectoryLock(settings.data_dir):
+        pg = EmbeddedPostgres(settings.data_dir)
+        await anyio.to_thread.run_sync(pg.start)
+        try:
+            yield pg.dsn
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(pg.stop)
+
+
+def create_app(settings: Settings) -> Starlette:
+    endpoints: list[Endpoint] = [e for m in MODULES for e in m.api.endpoints]
+    openapi_document = build_openapi(endpoints)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        async with open_database(settings) as dsn:
+            pool = await open_pool(dsn, settings)
+            try:
+                async with pool.acquire() as conn:
+                    await migrations.bootstrap_supabase_objects(conn)
+                    directory = settings.migrations_dir or migrations.default_migrations_dir()
+                    await migrations.apply_migrations(conn, directory)
+                    if settings.demo:
+                        await migrations.apply_seed(conn, seed_path())
+                key = await anyio.to_thread.run_sync(
+                    load_or_create_signing_key, settings.data_dir / "jwt_signing_key.pem"
+                )
+                blobs = LocalBlobStore(settings.data_dir / "blobs")
+                app.state.services = Services(
+                    settings=settings,
+                    pool=pool,
+                    tokens=TokenIssuer(
+                        key, issuer=settings.jwt_issuer, ttl_s=settings.access_token_ttl_s
+                    ),
+                    blobs=blobs,
+                    login_throttle=LoginThrottle(
+                        LoginPolicy(
+                            window_s=settings.login_window_s,
+                            slow_after=settings.login_slow_after,
+                            block_after=settings.login_block_after,
+                            block_after_ip=settings.login_block_after_ip,
+                        )
+                    ),
+                )
+                log.info(
+                    "server.ready",
+                    database="embedded" if settings.embedded_database else "external",
+                    data_dir=str(settings.data_dir),
+                )
+                if settings.demo:
+                    print_demo_banner(settings)
+                try:
+                    yield
+                finally:
+                    await blobs.close()
+            finally:
+                await pool.close()
+
+    async def openapi(request: Request) -> JSONResponse:
+        return JSONResponse(openapi_document)
+
+    routes: list[Any] = [r for m in MODULES for r in m.api.routes()]
+    from starlette.routing import Route
+
+    routes.append(Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False))
+
+    middleware = [
+        Middleware(RequestLogMiddleware),
+        Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes),
+    ]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+                expose_headers=["X-Request-ID"],
+            )
+        )
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )

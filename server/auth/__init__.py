@@ -1,0 +1,1 @@
+"""Identities, passwords, access tokens and the rules for failed log-ins."""

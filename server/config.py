@@ -1,0 +1,136 @@
+"""Every setting, its environment variable and its default, in one place.
+
+Settings are read once, at start-up, from the environment (and a ``.env`` file in the
+working directory, which never overrides a variable that is already set).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from server.errors import ConfigurationError
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    # Where the embedded database, the signing key and local blobs live.
+    data_dir: Path = Path(".openhire")
+    # Unset: an embedded PostgreSQL in data_dir. Set: that database.
+    database_url: str | None = None
+    # Connection pool bounds for asyncpg.
+    database_pool_min: int = 1
+    database_pool_max: int = 10
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Comma-separated origins allowed by CORS; none by default.
+    cors_origins: tuple[str, ...] = ()
+    # Seed the demo accounts and job (supabase/seed.sql). Default: on for the embedded database.
+    demo: bool = True
+    # Issuer and lifetime of the access tokens the server signs in embedded mode.
+    jwt_issuer: str = "http://localhost:8000/auth/v1"
+    access_token_ttl_s: int = 3600
+    # Largest request body accepted on any route (a résumé upload and its form fields).
+    max_request_bytes: int = 11 * 1024 * 1024
+    # Largest JSON body accepted.
+    max_json_bytes: int = 256 * 1024
+    # Largest résumé accepted.
+    max_resume_bytes: int = 10 * 1024 * 1024
+    # Failed log-ins: slowed after `login_slow_after` failures in the window, refused after
+    # `login_block_after` (per account), or after `login_block_after_ip` (per address).
+    login_window_s: int = 900
+    login_slow_after: int = 3
+    login_block_after: int = 10
+    login_block_after_ip: int = 50
+    log_level: str = "info"
+    log_format: str = "console"
+    # Directory of the SQL migrations; default: supabase/migrations of the source tree.
+    migrations_dir: Path | None = None
+    # Kept for later issues: named here so the whole interface lives in one place.
+    supabase_url: str | None = None
+    supabase_service_role_key: str | None = None
+    supabase_jwt_secret: str | None = None
+    openai_api_key: str | None = field(default=None, repr=False)
+    openai_base_url: str | None = None
+    model: str = "gpt-4o-mini"
+    redis_url: str | None = None
+
+    @property
+    def embedded_database(self) -> bool:
+        return self.database_url is None
+
+    def replace(self, **changes: object) -> Settings:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
+        """Read the settings from ``environ`` (default: the process environment)."""
+        if environ is None:
+            if dotenv:
+                _load_dotenv()
+            environ = os.environ
+        env = {k: v for k, v in environ.items() if v != ""}
+        database_url = env.get("DATABASE_URL")
+        port = _int(env, "OPENHIRE_PORT", 8000)
+        return cls(
+            data_dir=Path(env.get("OPENHIRE_DATA_DIR", ".openhire")),
+            database_url=database_url,
+            database_pool_min=_int(env, "OPENHIRE_DB_POOL_MIN", 1),
+            database_pool_max=_int(env, "OPENHIRE_DB_POOL_MAX", 10),
+            host=env.get("OPENHIRE_HOST", "127.0.0.1"),
+            port=port,
+            cors_origins=tuple(
+                o.strip() for o in env.get("OPENHIRE_CORS_ORIGINS", "").split(",") if o.strip()
+            ),
+            demo=_bool(env, "OPENHIRE_DEMO", database_url is None),
+            jwt_issuer=env.get("OPENHIRE_JWT_ISSUER", f"http://localhost:{port}/auth/v1"),
+            access_token_ttl_s=_int(env, "OPENHIRE_ACCESS_TOKEN_TTL", 3600),
+            max_resume_bytes=_int(env, "OPENHIRE_MAX_RESUME_BYTES", 10 * 1024 * 1024),
+            log_level=env.get("OPENHIRE_LOG_LEVEL", "info").lower(),
+            log_format=env.get("OPENHIRE_LOG_FORMAT", "console").lower(),
+            migrations_dir=(
+                Path(env["OPENHIRE_MIGRATIONS_DIR"]) if "OPENHIRE_MIGRATIONS_DIR" in env else None
+            ),
+            supabase_url=env.get("SUPABASE_URL"),
+            supabase_service_role_key=env.get("SUPABASE_SERVICE_ROLE_KEY"),
+            supabase_jwt_secret=env.get("SUPABASE_JWT_SECRET"),
+            openai_api_key=env.get("OPENAI_API_KEY"),
+            openai_base_url=env.get("OPENAI_BASE_URL"),
+            model=env.get("OPENHIRE_MODEL", "gpt-4o-mini"),
+            redis_url=env.get("REDIS_URL"),
+        )
+
+
+def _load_dotenv() -> None:
+    path = Path.cwd() / ".env"
+    if path.is_file():
+        from dotenv import load_dotenv
+
+        load_dotenv(path, override=False)
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise ConfigurationError(f"{name} must be true or false, got {raw!r}")

@@ -1,0 +1,387 @@
+"""Applications: a candidate applies to an open job with a cover letter and a PDF résumé; the
+job's recruiter moves the application along; the candidate may withdraw it.
+
+Who may set which status, and from where:
+
+    submitted   -> reviewing | shortlisted | rejected        (recruiter)   | withdrawn (candidate)
+    reviewing   -> shortlisted | rejected                    (recruiter)   | withdrawn (candidate)
+    shortlisted -> reviewing | rejected | hired              (recruiter)   | withdrawn (candidate)
+    rejected, hired, withdrawn: final
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import asyncpg
+import orjson
+import pydantic
+from pydantic import Field, StringConstraints
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server.auth.identity import User
+from server.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from server.http.errors import validation_error
+from server.http.routing import Api
+from server.http.types import Input, Output
+from server.services import get_services
+
+api = Api()
+
+ApplicationStatus = Literal[
+    "submitted", "reviewing", "shortlisted", "rejected", "hired", "withdrawn"
+]
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "submitted": frozenset({"reviewing", "shortlisted", "rejected", "withdrawn"}),
+    "reviewing": frozenset({"shortlisted", "rejected", "withdrawn"}),
+    "shortlisted": frozenset({"reviewing", "rejected", "hired", "withdrawn"}),
+    "rejected": frozenset(),
+    "hired": frozenset(),
+    "withdrawn": frozenset(),
+}
+ROLE_TARGETS: dict[str, frozenset[str]] = {
+    "recruiter": frozenset({"reviewing", "shortlisted", "rejected", "hired"}),
+    "candidate": frozenset({"withdrawn"}),
+}
+PDF_MAGIC = b"%PDF-"
+MAX_COVER_LETTER = 10_000
+
+
+class ApplicationForm(Input):
+    """multipart/form-data: a cover letter and, optionally, a PDF résumé (at most 10 MB)."""
+
+    cover_letter: Annotated[str, StringConstraints(max_length=MAX_COVER_LETTER)]
+    resume: Annotated[bytes, Field(json_schema_extra={"format": "binary"})] | None = None
+
+
+class Resume(Output):
+    filename: str
+    size_bytes: int
+    download_url: str
+
+
+class Application(Output):
+    id: uuid.UUID
+    job_id: uuid.UUID
+    job_title: str
+    candidate_id: uuid.UUID
+    candidate_name: str
+    candidate_email: str
+    cover_letter: str
+    status: ApplicationStatus
+    resume: Resume | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ApplicationQuery(Input):
+    job_id: uuid.UUID | None = None
+    status: ApplicationStatus | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class ApplicationPage(Output):
+    items: list[Application]
+    total: int
+    limit: int
+    next_cursor: str | None
+
+
+class StatusChange(Input):
+    status: ApplicationStatus
+
+
+_SELECT = (
+    "select a.id, a.job_id, j.title as job_title, a.candidate_id, u.full_name as candidate_name,"
+    " u.email as candidate_email, a.cover_letter, a.status, a.resume_key, a.resume_filename,"
+    " a.resume_size, a.created_at, a.updated_at, j.recruiter_id"
+    " from public.applications a"
+    " join public.jobs j on j.id = a.job_id"
+    " join public.users u on u.id = a.candidate_id"
+)
+
+
+def _application(row: Any) -> Application:
+    data = dict(row)
+    resume = None
+    if data["resume_key"] is not None:
+        resume = Resume(
+            filename=data["resume_filename"],
+            size_bytes=data["resume_size"],
+            download_url=f"/applications/{data['id']}/resume",
+        )
+    return Application.model_validate({**data, "resume": resume})
+
+
+def _safe_filename(name: str | None) -> str:
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = re.sub(r"[^A-Za-z0-9._ -]", "_", base).strip(" .")[:100]
+    if not base.lower().endswith(".pdf"):
+        base = (base or "resume") + ".pdf"
+    return base
+
+
+async def _read_form(request: Request) -> tuple[ApplicationForm, str | None]:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "multipart/form-data":
+        raise UnsupportedMediaType(
+            f"expected multipart/form-data with cover_letter and an optional resume file,"
+            f" got {media_type or 'none'}"
+        )
+    settings = get_services(request).settings
+    async with request.form(max_files=1, max_fields=4, max_part_size=64 * 1024) as form:
+        fields: dict[str, Any] = {}
+        filename: str | None = None
+        for key, value in form.multi_items():
+            if key in fields:
+                raise ValidationFailed(f"body.{key}: given more than once")
+            if key == "resume":
+                if not isinstance(value, UploadFile):
+                    raise ValidationFailed("body.resume: must be a file upload")
+                if not value.filename and not value.size:
+                    continue  # a browser's empty file input: no résumé
+                if value.size is not None and value.size > settings.max_resume_bytes:
+                    raise PayloadTooLarge(
+                        f"the résumé may be at most {settings.max_resume_bytes} bytes"
+                    )
+                data = await value.read(settings.max_resume_bytes + 1)
+                if len(data) > settings.max_resume_bytes:
+                    raise PayloadTooLarge(
+                        f"the résumé may be at most {settings.max_resume_bytes} bytes"
+                    )
+                fields["resume"] = data
+                filename = value.filename
+            elif isinstance(value, UploadFile):
+                raise ValidationFailed(f"body.{key}: must be a text field, not a file")
+            else:
+                fields[key] = value
+    try:
+        parsed = ApplicationForm.model_validate(fields)
+    except pydantic.ValidationError as exc:
+        raise validation_error(exc, location="body") from None
+    if parsed.resume is not None and not _looks_like_pdf(parsed.resume):
+        raise UnsupportedMediaType("the résumé must be a PDF document", code="resume_not_pdf")
+    return parsed, filename
+
+
+def _looks_like_pdf(data: bytes) -> bool:
+    # A PDF starts with its header (some writers put a few bytes before it) and ends with an
+    # end-of-file marker, possibly followed by whitespace.
+    return PDF_MAGIC in data[:1024] and b"%%EOF" in data[-1024:]
+
+
+@api.post(
+    "/jobs/{job_id}/applications",
+    summary="Apply to a job (candidates)",
+    tags=("applications",),
+    status=201,
+    errors=(403, 409, 413, 415, 422),
+    form=ApplicationForm,
+)
+async def create_application(request: Request, user: User, job_id: uuid.UUID) -> Application:
+    user.require("candidate")
+    services = get_services(request)
+    job = await services.pool.fetchrow("select status from public.jobs where id = $1", job_id)
+    if job is None:
+        raise NotFound(f"no job with id {job_id}")
+    form, filename = await _read_form(request)
+    if job["status"] != "open":
+        raise Conflict("this job is closed to applications", code="job_closed")
+    application_id = uuid.uuid4()
+    resume_key = None
+    if form.resume is not None:
+        resume_key = f"resumes/{application_id}/resume.pdf"
+        await services.blobs.put(resume_key, form.resume, "application/pdf")
+    try:
+        async with services.pool.acquire() as conn, conn.transaction():
+            # Lock the job row so a job cannot close between this check and the insert.
+            status = await conn.fetchval(
+                "select status from public.jobs where id = $1 for share", job_id
+            )
+            if status is None:
+                raise NotFound(f"no job with id {job_id}")
+            if status != "open":
+                raise Conflict("this job is closed to applications", code="job_closed")
+            await conn.execute(
+                "insert into public.applications (id, job_id, candidate_id, cover_letter,"
+                " resume_key, resume_filename, resume_size) values ($1, $2, $3, $4, $5, $6, $7)",
+                application_id,
+                job_id,
+                user.id,
+                form.cover_letter,
+                resume_key,
+                _safe_filename(filename) if resume_key else None,
+                len(form.resume) if form.resume is not None else None,
+            )
+            row = await conn.fetchrow(f"{_SELECT} where a.id = $1", application_id)
+    except asyncpg.UniqueViolationError:
+        if resume_key:
+            await services.blobs.delete(resume_key)
+        raise Conflict("you have already applied to this job", code="already_applied") from None
+    except BaseException:
+        if resume_key:
+            await services.blobs.delete(resume_key)
+        raise
+    return _application(row)
+
+
+def _encode_cursor(created_at: datetime, app_id: uuid.UUID) -> str:
+    raw = orjson.dumps([created_at.isoformat(), str(app_id)])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at, app_id = orjson.loads(raw)
+        return datetime.fromisoformat(created_at), uuid.UUID(app_id)
+    except (ValueError, TypeError, orjson.JSONDecodeError):
+        raise BadRequest(
+            "the cursor is not one this server issued", code="invalid_cursor"
+        ) from None
+
+
+@api.get(
+    "/applications",
+    summary="Your applications (candidate) or those to your jobs (recruiter)",
+    tags=("applications",),
+    errors=(400,),
+)
+async def list_applications(
+    request: Request, user: User, query: ApplicationQuery
+) -> ApplicationPage:
+    args: list[Any] = [user.id]
+    where = ["a.candidate_id = $1"] if user.role == "candidate" else ["j.recruiter_id = $1"]
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if query.job_id is not None:
+        where.append(f"a.job_id = {arg(query.job_id)}")
+    if query.status is not None:
+        where.append(f"a.status = {arg(query.status)}")
+    filters = " and ".join(where)
+    filter_args = list(args)
+    page_where = filters
+    if query.cursor:
+        created_at, last_id = _decode_cursor(query.cursor)
+        page_where += f" and (a.created_at, a.id) < ({arg(created_at)}, {arg(last_id)})"
+    limit_arg = arg(query.limit + 1)
+    async with get_services(request).pool.acquire() as conn:
+        rows = await conn.fetch(
+            f"{_SELECT} where {page_where} order by a.created_at desc, a.id desc limit {limit_arg}",
+            *args,
+        )
+        total = await conn.fetchval(
+            "select count(*) from public.applications a join public.jobs j on j.id = a.job_id"
+            f" where {filters}",
+            *filter_args,
+        )
+    next_cursor = None
+    if len(rows) > query.limit:
+        rows = rows[: query.limit]
+        next_cursor = _encode_cursor(rows[-1]["created_at"], rows[-1]["id"])
+    return ApplicationPage(
+        items=[_application(r) for r in rows],
+        total=total,
+        limit=query.limit,
+        next_cursor=next_cursor,
+    )
+
+
+async def _visible_application(request: Request, user: User, application_id: uuid.UUID) -> Any:
+    row = await get_services(request).pool.fetchrow(f"{_SELECT} where a.id = $1", application_id)
+    if row is None:
+        raise NotFound(f"no application with id {application_id}")
+    if user.id not in (row["candidate_id"], row["recruiter_id"]):
+        raise Forbidden("only the candidate and the job's recruiter may see this application")
+    return row
+
+
+@api.get(
+    "/applications/{application_id}",
+    summary="One application",
+    tags=("applications",),
+    errors=(403,),
+)
+async def get_application(request: Request, user: User, application_id: uuid.UUID) -> Application:
+    return _application(await _visible_application(request, user, application_id))
+
+
+@api.patch(
+    "/applications/{application_id}",
+    summary="Change an application's status",
+    tags=("applications",),
+    errors=(403, 409),
+)
+async def update_application(
+    request: Request, user: User, application_id: uuid.UUID, body: StatusChange
+) -> Application:
+    row = await _visible_application(request, user, application_id)
+    target = body.status
+    if target not in ROLE_TARGETS[user.role]:
+        allowed = ", ".join(sorted(ROLE_TARGETS[user.role]))
+        raise Forbidden(f"a {user.role} may only set the status to: {allowed}")
+    if user.role == "candidate" and row["candidate_id"] != user.id:
+        raise Forbidden("only the candidate may withdraw their application")
+    if user.role == "recruiter" and row["recruiter_id"] != user.id:
+        raise Forbidden("only the job's recruiter may move this application along")
+    if target == row["status"]:
+        return _application(row)
+    pool = get_services(request).pool
+    async with pool.acquire() as conn, conn.transaction():
+        current = await conn.fetchval(
+            "select status from public.applications where id = $1 for update", application_id
+        )
+        if current is None:
+            raise NotFound(f"no application with id {application_id}")
+        if target != current and target not in TRANSITIONS[current]:
+            raise Conflict(
+                f"an application that is {current} cannot become {target}",
+                code="invalid_transition",
+                details={"from": current, "to": target},
+            )
+        await conn.execute(
+            "update public.applications set status = $2 where id = $1", application_id, target
+        )
+        updated = await conn.fetchrow(f"{_SELECT} where a.id = $1", application_id)
+    return _application(updated)
+
+
+@api.get(
+    "/applications/{application_id}/resume",
+    summary="Download the résumé (the candidate and the job's recruiter)",
+    tags=("applications",),
+    errors=(403,),
+    raw_response="application/pdf",
+)
+async def download_resume(request: Request, user: User, application_id: uuid.UUID) -> Response:
+    row = await _visible_application(request, user, application_id)
+    if row["resume_key"] is None:
+        raise NotFound("this application has no résumé")
+    data = await get_services(request).blobs.get(row["resume_key"])
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{row["resume_filename"]}"',
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

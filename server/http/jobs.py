@@ -1,0 +1,369 @@
+"""Jobs: posted by recruiters, browsed by everyone signed in.
+
+Anyone signed in sees open jobs; a recruiter also sees their own closed ones. Only the owning
+recruiter changes or deletes a job. Lists are filtered, sorted and paginated with a keyset
+cursor, which stays exact while jobs are added or removed between pages.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import orjson
+import pydantic
+from pydantic import Field, StringConstraints
+from starlette.requests import Request
+
+from server.auth.identity import User
+from server.errors import BadRequest, Forbidden, NotFound
+from server.http.routing import Api
+from server.http.types import Input, Name, Output
+from server.services import get_services
+
+api = Api()
+
+JobType = Literal["full_time", "part_time", "contract", "internship", "temporary"]
+JobStatus = Literal["open", "closed"]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+Skill = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+Salary = Annotated[int, Field(ge=0, le=1_000_000_000)]
+
+
+class RubricCriterion(Input):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] = ""
+    weight: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)] = 1.0
+
+
+def _default_rubric() -> list[RubricCriterion]:
+    return [
+        RubricCriterion(
+            name="Technical depth",
+            description="Knows the tools and trade-offs of the role's required skills.",
+            weight=0.4,
+        ),
+        RubricCriterion(
+            name="Problem solving",
+            description="Breaks problems down, weighs options and reasons about failure.",
+            weight=0.35,
+        ),
+        RubricCriterion(
+            name="Communication",
+            description="Answers clearly, concretely and to the point.",
+            weight=0.25,
+        ),
+    ]
+
+
+class InterviewPlan(Input):
+    """How the AI interviewer runs this job's interviews and scores them."""
+
+    question_count: Annotated[int, Field(ge=1, le=30)] = 5
+    follow_ups_per_question: Annotated[int, Field(ge=0, le=5)] = 1
+    answer_time_limit_s: Annotated[int, Field(ge=15, le=3600)] = 180
+    total_time_limit_min: Annotated[int, Field(ge=1, le=240)] = 30
+    custom_questions: Annotated[list[Text], Field(max_length=30)] = []
+    rubric: Annotated[list[RubricCriterion], Field(min_length=1, max_length=20)] = Field(
+        default_factory=_default_rubric
+    )
+
+    @pydantic.model_validator(mode="after")
+    def _check(self) -> InterviewPlan:
+        if len(self.custom_questions) > self.question_count:
+            raise ValueError(
+                f"{len(self.custom_questions)} custom questions do not fit in "
+                f"question_count={self.question_count}"
+            )
+        names = [c.name.lower() for c in self.rubric]
+        if len(set(names)) != len(names):
+            raise ValueError("rubric criteria must have distinct names")
+        return self
+
+
+class JobInput(Input):
+    """A job as a recruiter writes it: the body of POST /jobs and of PUT /jobs/{id}."""
+
+    title: Name
+    description: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)
+    ]
+    job_type: JobType
+    location: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+        | None
+    ) = None
+    remote: bool = False
+    salary_min: Salary | None = None
+    salary_max: Salary | None = None
+    salary_currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
+    required_skills: Annotated[list[Skill], Field(max_length=50)] = []
+    status: JobStatus = "open"
+    interview_plan: InterviewPlan = Field(default_factory=InterviewPlan)
+
+    @pydantic.model_validator(mode="after")
+    def _check(self) -> JobInput:
+        if (
+            self.salary_min is not None
+            and self.salary_max is not None
+            and self.salary_min > self.salary_max
+        ):
+            raise ValueError("salary_min must not be greater than salary_max")
+        has_salary = self.salary_min is not None or self.salary_max is not None
+        if has_salary and self.salary_currency is None:
+            raise ValueError("salary_currency is required with a salary")
+        return self
+
+
+class Job(Output):
+    id: uuid.UUID
+    recruiter_id: uuid.UUID
+    title: str
+    description: str
+    job_type: JobType
+    location: str | None
+    remote: bool
+    salary_min: int | None
+    salary_max: int | None
+    salary_currency: str | None
+    required_skills: list[str]
+    status: JobStatus
+    interview_plan: InterviewPlan
+    created_at: datetime
+    updated_at: datetime
+
+
+SortBy = Literal["created_at", "salary_min", "salary_max", "title"]
+
+
+class JobQuery(Input):
+    recruiter_id: uuid.UUID | None = None
+    job_type: JobType | None = None
+    title: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=200),
+        Field(description="Case-insensitive substring of the title"),
+    ] | None = None  # fmt: skip
+    location: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=200),
+        Field(description="Case-insensitive exact location"),
+    ] | None = None  # fmt: skip
+    remote: bool | None = None
+    status: JobStatus | None = None
+    sort_by: SortBy = "created_at"
+    sort_order: Literal["asc", "desc"] = "desc"
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: Annotated[
+        str, StringConstraints(max_length=500),
+        Field(description="next_cursor of the previous page"),
+    ] | None = None  # fmt: skip
+
+
+class JobPage(Output):
+    items: list[Job]
+    total: int = Field(description="How many jobs match the filters, over all pages")
+    limit: int
+    next_cursor: str | None = Field(description="Pass as cursor for the next page; null at the end")
+
+
+_COLUMNS = (
+    "id, recruiter_id, title, description, job_type, location, remote, salary_min, salary_max,"
+    " salary_currency, required_skills, status, interview_plan, created_at, updated_at"
+)
+# Never null, so that (key, id) orders every row and keyset pagination is exact.
+_SORT_EXPRESSIONS: dict[str, tuple[str, str]] = {
+    "created_at": ("created_at", "timestamptz"),
+    "salary_min": ("coalesce(salary_min, -1)", "integer"),
+    "salary_max": ("coalesce(salary_max, -1)", "integer"),
+    "title": ("lower(title)", "text"),
+}
+
+
+def _encode_cursor(sort_by: str, sort_order: str, key: Any, job_id: uuid.UUID) -> str:
+    if isinstance(key, datetime):
+        key = key.isoformat()
+    raw = orjson.dumps([sort_by, sort_order, key, str(job_id)])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, sort_by: str, sort_order: str) -> tuple[Any, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        by, order, key, job_id = orjson.loads(raw)
+        parsed_id = uuid.UUID(job_id)
+        if by == "created_at":
+            key = datetime.fromisoformat(key)
+        elif (by in ("salary_min", "salary_max") and type(key) is not int) or (
+            by == "title" and not isinstance(key, str)
+        ):
+            raise ValueError
+    except (ValueError, TypeError, orjson.JSONDecodeError):
+        raise BadRequest(
+            "the cursor is not one this server issued", code="invalid_cursor"
+        ) from None
+    if (by, order) != (sort_by, sort_order):
+        raise BadRequest(
+            "the cursor belongs to a different sort; start again without a cursor",
+            code="invalid_cursor",
+        )
+    return key, parsed_id
+
+
+def _job(row: Any) -> Job:
+    return Job.model_validate(dict(row))
+
+
+def _values(body: JobInput) -> list[Any]:
+    return [
+        body.title,
+        body.description,
+        body.job_type,
+        body.location,
+        body.remote,
+        body.salary_min,
+        body.salary_max,
+        body.salary_currency,
+        body.required_skills,
+        body.status,
+        body.interview_plan.model_dump(mode="json"),
+    ]
+
+
+@api.post("/jobs", summary="Post a job (recruiters)", tags=("jobs",), status=201, errors=(403,))
+async def create_job(request: Request, user: User, body: JobInput) -> Job:
+    user.require("recruiter")
+    row = await get_services(request).pool.fetchrow(
+        "insert into public.jobs (recruiter_id, title, description, job_type, location, remote,"
+        " salary_min, salary_max, salary_currency, required_skills, status, interview_plan)"
+        f" values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) returning {_COLUMNS}",
+        user.id,
+        *_values(body),
+    )
+    return _job(row)
+
+
+@api.get("/jobs", summary="Search jobs", tags=("jobs",), errors=(400,))
+async def list_jobs(request: Request, user: User, query: JobQuery) -> JobPage:
+    # What this user may see at all: open jobs, and their own.
+    where = ["(status = 'open' or recruiter_id = $1)"]
+    args: list[Any] = [user.id]
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if query.recruiter_id is not None:
+        where.append(f"recruiter_id = {arg(query.recruiter_id)}")
+    if query.job_type is not None:
+        where.append(f"job_type = {arg(query.job_type)}")
+    if query.status is not None:
+        where.append(f"status = {arg(query.status)}")
+    if query.remote is not None:
+        where.append(f"remote = {arg(query.remote)}")
+    if query.location:
+        where.append(f"lower(location) = lower({arg(query.location)})")
+    if query.title:
+        escaped = query.title.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where.append(f"title ilike {arg('%' + escaped + '%')}")
+    filters = " and ".join(where)
+    filter_args = list(args)
+
+    expression, pg_type = _SORT_EXPRESSIONS[query.sort_by]
+    direction = "desc" if query.sort_order == "desc" else "asc"
+    page_where = filters
+    if query.cursor:
+        key, last_id = _decode_cursor(query.cursor, query.sort_by, query.sort_order)
+        compare = "<" if direction == "desc" else ">"
+        page_where += (
+            f" and ({expression}, id) {compare} ({arg(key)}::{pg_type}, {arg(last_id)}::uuid)"
+        )
+    limit_arg = arg(query.limit + 1)
+    pool = get_services(request).pool
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            f"select {_COLUMNS}, {expression} as sort_key from public.jobs where {page_where}"
+            f" order by {expression} {direction}, id {direction} limit {limit_arg}",
+            *args,
+        )
+        total = await conn.fetchval(
+            f"select count(*) from public.jobs where {filters}", *filter_args
+        )
+    next_cursor = None
+    if len(rows) > query.limit:
+        rows = rows[: query.limit]
+        last = rows[-1]
+        next_cursor = _encode_cursor(query.sort_by, query.sort_order, last["sort_key"], last["id"])
+    return JobPage(
+        items=[_job(r) for r in rows], total=total, limit=query.limit, next_cursor=next_cursor
+    )
+
+
+@api.get("/jobs/{job_id}", summary="One job", tags=("jobs",))
+async def get_job(request: Request, user: User, job_id: uuid.UUID) -> Job:
+    row = await get_services(request).pool.fetchrow(
+        f"select {_COLUMNS} from public.jobs where id = $1"
+        " and (status = 'open' or recruiter_id = $2"
+        "  or exists (select 1 from public.applications a"
+        "             where a.job_id = jobs.id and a.candidate_id = $2))",
+        job_id,
+        user.id,
+    )
+    if row is None:
+        raise NotFound(f"no job with id {job_id}")
+    return _job(row)
+
+
+async def _check_owner(request: Request, user: User, job_id: uuid.UUID) -> None:
+    owner = await get_services(request).pool.fetchval(
+        "select recruiter_id from public.jobs where id = $1", job_id
+    )
+    if owner is None:
+        raise NotFound(f"no job with id {job_id}")
+    if owner != user.id:
+        raise Forbidden("only the recruiter who posted this job may change it")
+
+
+@api.put("/jobs/{job_id}", summary="Replace a job (its recruiter)", tags=("jobs",), errors=(403,))
+async def update_job(request: Request, user: User, job_id: uuid.UUID, body: JobInput) -> Job:
+    await _check_owner(request, user, job_id)
+    row = await get_services(request).pool.fetchrow(
+        "update public.jobs set title = $3, description = $4, job_type = $5, location = $6,"
+        " remote = $7, salary_min = $8, salary_max = $9, salary_currency = $10,"
+        " required_skills = $11, status = $12, interview_plan = $13"
+        f" where id = $1 and recruiter_id = $2 returning {_COLUMNS}",
+        job_id,
+        user.id,
+        *_values(body),
+    )
+    if row is None:  # deleted meanwhile
+        raise NotFound(f"no job with id {job_id}")
+    return _job(row)
+
+
+@api.delete(
+    "/jobs/{job_id}",
+    summary="Delete a job and its applications (its recruiter)",
+    tags=("jobs",),
+    status=204,
+    errors=(403,),
+)
+async def delete_job(request: Request, user: User, job_id: uuid.UUID) -> None:
+    await _check_owner(request, user, job_id)
+    services = get_services(request)
+    async with services.pool.acquire() as conn, conn.transaction():
+        resume_keys = await conn.fetch(
+            "select resume_key from public.applications"
+            " where job_id = $1 and resume_key is not null",
+            job_id,
+        )
+        deleted = await conn.fetchval(
+            "delete from public.jobs where id = $1 and recruiter_id = $2 returning id",
+            job_id,
+            user.id,
+        )
+    if deleted is None:
+        raise NotFound(f"no job with id {job_id}")
+    # After the commit: a blob without a row is harmless, a row without its blob is not.
+    for record in resume_keys:
+        await services.blobs.delete(record["resume_key"])

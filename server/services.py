@@ -1,0 +1,27 @@
+"""The long-lived resources of one running server, opened and closed by the lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import HTTPConnection
+
+from server.auth.throttle import LoginThrottle
+from server.auth.tokens import TokenIssuer
+from server.config import Settings
+from server.store.blobs import BlobStore
+from server.store.database import Pool
+
+
+@dataclass(slots=True)
+class Services:
+    settings: Settings
+    pool: Pool
+    tokens: TokenIssuer
+    blobs: BlobStore
+    login_throttle: LoginThrottle
+
+
+def get_services(conn: HTTPConnection) -> Services:
+    services: Services = conn.app.state.services
+    return services

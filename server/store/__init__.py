@@ -1,0 +1,1 @@
+"""PostgreSQL access, migrations, the embedded PostgreSQL launcher and blob stores."""
