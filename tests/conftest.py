@@ -68,7 +68,7 @@ class ServerProcess:
         self.log_path = self.data_dir.parent / f"server-{self.port}.log"
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            OPENHIRE + ["serve"],
+            [*OPENHIRE, "serve"],
             cwd=self.data_dir.parent,
             env=self.env(),
             stdout=log,
