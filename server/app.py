@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
@@ -50,10 +49,6 @@ def print_demo_banner(settings: Settings) -> None:
     print("\n".join(lines), file=sys.stderr, flush=True)
 
 
-def seed_path() -> Path:
-    return Path(__file__).resolve().parents[1] / "supabase" / "seed.sql"
-
-
 @contextlib.asynccontextmanager
 async def open_database(settings: Settings) -> AsyncIterator[str]:
     """Yield a DSN: the configured database's, or that of an embedded PostgreSQL started (and
@@ -82,11 +77,7 @@ def create_app(settings: Settings) -> Starlette:
             pool = await open_pool(dsn, settings)
             try:
                 async with pool.acquire() as conn:
-                    await migrations.bootstrap_supabase_objects(conn)
-                    directory = settings.migrations_dir or migrations.default_migrations_dir()
-                    await migrations.apply_migrations(conn, directory)
-                    if settings.demo:
-                        await migrations.apply_seed(conn, seed_path())
+                    await migrations.prepare_database(conn, settings)
                 key = await anyio.to_thread.run_sync(
                     load_or_create_signing_key, settings.data_dir / "jwt_signing_key.pem"
                 )

@@ -52,7 +52,7 @@ def serve(settings: Settings) -> int:
 
 
 async def _migrate(settings: Settings) -> list[str]:
-    from server.app import open_database, seed_path
+    from server.app import open_database
     from server.store import migrations
     from server.store.database import open_pool
 
@@ -60,12 +60,7 @@ async def _migrate(settings: Settings) -> list[str]:
         pool = await open_pool(dsn, settings.replace(database_pool_min=1, database_pool_max=1))
         try:
             async with pool.acquire() as conn:
-                await migrations.bootstrap_supabase_objects(conn)
-                directory = settings.migrations_dir or migrations.default_migrations_dir()
-                applied = await migrations.apply_migrations(conn, directory)
-                if settings.demo:
-                    await migrations.apply_seed(conn, seed_path())
-                return applied
+                return await migrations.prepare_database(conn, settings)
         finally:
             await pool.close()
 

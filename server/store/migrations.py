@@ -9,12 +9,14 @@ once apply each file exactly once.
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import structlog
 
+from server.config import Settings
 from server.errors import ConfigurationError
 from server.store.database import Connection
 
@@ -36,8 +38,32 @@ class Migration:
         return self.path.read_text(encoding="utf-8")
 
 
+SUPABASE_DIR = Path(__file__).resolve().parents[2] / "supabase"
+
+
 def default_migrations_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "supabase" / "migrations"
+    return SUPABASE_DIR / "migrations"
+
+
+def seed_paths() -> list[Path]:
+    """The seed files named by supabase/config.toml ([db.seed]), as `supabase db reset` uses."""
+    with (SUPABASE_DIR / "config.toml").open("rb") as handle:
+        seed = tomllib.load(handle).get("db", {}).get("seed", {})
+    if not seed.get("enabled", True):
+        return []
+    return [(SUPABASE_DIR / p).resolve() for p in seed.get("sql_paths", ["./seed.sql"])]
+
+
+async def prepare_database(conn: Connection, settings: Settings) -> list[str]:
+    """Bootstrap (on plain PostgreSQL), apply pending migrations, seed the demo if asked.
+
+    Returns the versions applied now."""
+    await bootstrap_supabase_objects(conn)
+    applied = await apply_migrations(conn, settings.migrations_dir or default_migrations_dir())
+    if settings.demo:
+        for path in seed_paths():
+            await apply_seed(conn, path)
+    return applied
 
 
 def find_migrations(directory: Path) -> list[Migration]:
