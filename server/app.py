@@ -11,19 +11,26 @@ import anyio.to_thread
 import structlog
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from server.auth.throttle import LoginPolicy, LoginThrottle
+from server.auth.tickets import TicketBook
 from server.auth.tokens import TokenIssuer, load_or_create_signing_key
 from server.config import Settings
-from server.http import applications, auth, health, jobs, users
+from server.http import applications, auth, health, interviews, jobs, sockets, users
 from server.http.errors import EXCEPTION_HANDLERS
-from server.http.middleware import BodySizeLimitMiddleware, RequestLogMiddleware
+from server.http.middleware import (
+    BodySizeLimitMiddleware,
+    CORSMiddleware,
+    RequestLogMiddleware,
+)
 from server.http.openapi import build_openapi
 from server.http.routing import Endpoint
+from server.interviewer import create_interviewer
 from server.services import Services
+from server.sessions.manager import SessionManager
+from server.sessions.persistence import EventWriter
 from server.store import migrations
 from server.store.blobs import LocalBlobStore
 from server.store.database import open_pool
@@ -31,7 +38,7 @@ from server.store.embedded import DataDirectoryLock, EmbeddedPostgres
 
 log = structlog.get_logger(__name__)
 
-MODULES = (health, auth, users, jobs, applications)
+MODULES = (health, auth, users, jobs, applications, interviews)
 
 DEMO_ACCOUNTS = (
     ("recruiter", "recruiter@demo.openhire.dev"),
@@ -40,10 +47,15 @@ DEMO_ACCOUNTS = (
 DEMO_PASSWORD = "openhire-demo"
 
 
+def public_url(settings: Settings) -> str:
+    host = "localhost" if settings.host in ("127.0.0.1", "0.0.0.0", "::1", "::") else settings.host
+    return f"http://{host}:{settings.port}"
+
+
 def print_demo_banner(settings: Settings) -> None:
     # The demo password is public (README, seed.sql); it is printed, never logged.
     lines = [
-        f"OpenHire demo is ready on http://{settings.host}:{settings.port}",
+        f"OpenHire demo is ready on {public_url(settings)}",
         *(f"  {role:<9} {email}  password: {DEMO_PASSWORD}" for role, email in DEMO_ACCOUNTS),
     ]
     print("\n".join(lines), file=sys.stderr, flush=True)
@@ -82,6 +94,10 @@ def create_app(settings: Settings) -> Starlette:
                     load_or_create_signing_key, settings.data_dir / "jwt_signing_key.pem"
                 )
                 blobs = LocalBlobStore(settings.data_dir / "blobs")
+                interviewer = create_interviewer(settings)
+                writer = EventWriter(pool, blobs)
+                writer.start()
+                sessions = SessionManager(pool, writer, interviewer, settings)
                 app.state.services = Services(
                     settings=settings,
                     pool=pool,
@@ -97,17 +113,27 @@ def create_app(settings: Settings) -> Starlette:
                             block_after_ip=settings.login_block_after_ip,
                         )
                     ),
+                    tickets=TicketBook(ttl_s=settings.ticket_ttl_s),
+                    sessions=sessions,
                 )
+                restored = await sessions.restore_in_progress()
                 log.info(
                     "server.ready",
                     database="embedded" if settings.embedded_database else "external",
                     data_dir=str(settings.data_dir),
+                    interviewer=interviewer.name,
+                    restored_sessions=restored,
                 )
                 if settings.demo:
                     print_demo_banner(settings)
                 try:
                     yield
                 finally:
+                    # uvicorn has already closed every socket with 1012; stop the sessions'
+                    # timers and tasks, then commit what they left in the queue.
+                    await sessions.shutdown(within_s=5)
+                    await writer.close(within_s=10)
+                    await interviewer.aclose()
                     await blobs.close()
             finally:
                 await pool.close()
@@ -116,6 +142,7 @@ def create_app(settings: Settings) -> Starlette:
         return JSONResponse(openapi_document)
 
     routes: list[Any] = [r for m in MODULES for r in m.api.routes()]
+    routes += sockets.routes
     from starlette.routing import Route
 
     routes.append(Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False))

@@ -34,7 +34,7 @@ class Settings:
     # Seed the demo accounts and job (supabase/seed.sql). Default: on for the embedded database.
     demo: bool = True
     # Issuer and lifetime of the access tokens the server signs in embedded mode.
-    jwt_issuer: str = "http://localhost:8000/auth/v1"
+    jwt_issuer: str = "openhire"
     access_token_ttl_s: int = 3600
     # Largest request body accepted on any route (a résumé upload and its form fields).
     max_request_bytes: int = 11 * 1024 * 1024
@@ -48,6 +48,12 @@ class Settings:
     login_slow_after: int = 3
     login_block_after: int = 10
     login_block_after_ip: int = 50
+    # Live interviews: screenshots at most one per interval and this size; how long a
+    # dropped candidate may take to reconnect; how long a socket ticket lives.
+    screenshot_interval_s: float = 1.0
+    max_screenshot_bytes: int = 512 * 1024
+    reconnect_grace_s: float = 120.0
+    ticket_ttl_s: float = 30.0
     log_level: str = "info"
     log_format: str = "console"
     # Directory of the SQL migrations; default: supabase/migrations of the source tree.
@@ -89,9 +95,13 @@ class Settings:
                 o.strip() for o in env.get("OPENHIRE_CORS_ORIGINS", "").split(",") if o.strip()
             ),
             demo=_bool(env, "OPENHIRE_DEMO", database_url is None),
-            jwt_issuer=env.get("OPENHIRE_JWT_ISSUER", f"http://localhost:{port}/auth/v1"),
+            jwt_issuer=env.get("OPENHIRE_JWT_ISSUER", "openhire"),
             access_token_ttl_s=_int(env, "OPENHIRE_ACCESS_TOKEN_TTL", 3600),
             max_resume_bytes=_int(env, "OPENHIRE_MAX_RESUME_BYTES", 10 * 1024 * 1024),
+            screenshot_interval_s=_float(env, "OPENHIRE_SCREENSHOT_INTERVAL", 1.0),
+            max_screenshot_bytes=_int(env, "OPENHIRE_MAX_SCREENSHOT_BYTES", 512 * 1024),
+            reconnect_grace_s=_float(env, "OPENHIRE_RECONNECT_GRACE", 120.0),
+            ticket_ttl_s=min(60.0, _float(env, "OPENHIRE_TICKET_TTL", 30.0)),
             log_level=env.get("OPENHIRE_LOG_LEVEL", "info").lower(),
             log_format=env.get("OPENHIRE_LOG_FORMAT", "console").lower(),
             migrations_dir=(
@@ -123,6 +133,16 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from None
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:

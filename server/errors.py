@@ -4,6 +4,9 @@
     ├── ConfigurationError          bad settings: the process refuses to start
     ├── DataDirectoryInUse          another server holds the data directory
     ├── DatabaseStartError          the embedded PostgreSQL did not start
+    ├── InterviewerError            the AI interviewer could not produce a question or evaluation
+    │   ├── InterviewerUnavailable  transient failures outlasted the retries: try again later
+    │   └── InterviewerFailed       permanent: bad credentials, bad request, invalid output
     └── ApiError                    an error answered to a client; one status and one code each
         ├── BadRequest              400 bad_request
         ├── Unauthorized            401 unauthorized
@@ -38,6 +41,18 @@ class DataDirectoryInUse(OpenHireError):
 
 class DatabaseStartError(OpenHireError):
     """The embedded PostgreSQL could not be initialised or started."""
+
+
+class InterviewerError(OpenHireError):
+    """The interviewer (scripted or a model behind an API) could not do what was asked."""
+
+
+class InterviewerUnavailable(InterviewerError):
+    """Transient failures (connection, timeout, 429, 5xx) outlasted the retries."""
+
+
+class InterviewerFailed(InterviewerError):
+    """A permanent failure: retrying the same request cannot help."""
 
 
 class ApiError(OpenHireError):

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from starlette.requests import HTTPConnection
 
 from server.auth.throttle import LoginThrottle
+from server.auth.tickets import TicketBook
 from server.auth.tokens import TokenIssuer
 from server.config import Settings
 from server.store.blobs import BlobStore
 from server.store.database import Pool
+
+if TYPE_CHECKING:
+    from server.sessions.manager import SessionManager
 
 
 @dataclass(slots=True)
@@ -20,6 +25,8 @@ class Services:
     tokens: TokenIssuer
     blobs: BlobStore
     login_throttle: LoginThrottle
+    tickets: TicketBook
+    sessions: SessionManager
 
 
 def get_services(conn: HTTPConnection) -> Services:

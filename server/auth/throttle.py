@@ -49,11 +49,18 @@ class LoginThrottle:
         """Raise RateLimited if refused; otherwise return the delay to apply, in seconds."""
         by_account = self._recent(f"email:{email}")
         by_address = self._recent(f"addr:{address}")
-        refused = len(by_account) >= self.policy.block_after
-        refused = refused or len(by_address) >= self.policy.block_after_ip
-        if refused:
-            oldest = min(w[0] for w in (by_account, by_address) if w)
-            retry = max(1, int(oldest + self.policy.window_s - self._clock()) + 1)
+        # A block lifts once enough of its failures have left the window to fall below the
+        # limit; Retry-After is when every block that applies has lifted.
+        lifts = [
+            window[len(window) - limit] + self.policy.window_s
+            for window, limit in (
+                (by_account, self.policy.block_after),
+                (by_address, self.policy.block_after_ip),
+            )
+            if len(window) >= limit
+        ]
+        if lifts:
+            retry = max(1, int(max(lifts) - self._clock()) + 1)
             raise RateLimited(
                 "too many failed log-ins; try again later",
                 details={"retry_after_s": retry},

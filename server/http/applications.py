@@ -11,23 +11,21 @@ Who may set which status, and from where:
 
 from __future__ import annotations
 
-import base64
 import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import asyncpg
-import orjson
 import pydantic
-from pydantic import Field, StringConstraints
+from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
 from server.auth.identity import User
 from server.errors import (
-    BadRequest,
     Conflict,
     Forbidden,
     NotFound,
@@ -36,8 +34,9 @@ from server.errors import (
     ValidationFailed,
 )
 from server.http.errors import validation_error
+from server.http.pagination import decode_newest_first, encode_cursor
 from server.http.routing import Api
-from server.http.types import Input, Output
+from server.http.types import Input, Output, Trimmed
 from server.services import get_services
 
 api = Api()
@@ -64,8 +63,15 @@ MAX_COVER_LETTER = 10_000
 class ApplicationForm(Input):
     """multipart/form-data: a cover letter and, optionally, a PDF résumé (at most 10 MB)."""
 
-    cover_letter: Annotated[str, StringConstraints(max_length=MAX_COVER_LETTER)]
-    resume: Annotated[bytes, Field(json_schema_extra={"format": "binary"})] | None = None
+    cover_letter: Annotated[str, Trimmed(max_length=MAX_COVER_LETTER)]
+    # Optional, but never null: a multipart body has no null, only a part or no part.
+    resume: (
+        Annotated[
+            bytes,
+            Field(json_schema_extra={"format": "binary", "contentMediaType": "application/pdf"}),
+        ]
+        | SkipJsonSchema[None]
+    ) = None
 
 
 class Resume(Output):
@@ -92,7 +98,7 @@ class ApplicationQuery(Input):
     job_id: uuid.UUID | None = None
     status: ApplicationStatus | None = None
     limit: Annotated[int, Field(ge=1, le=100)] = 20
-    cursor: Annotated[str, StringConstraints(max_length=500)] | None = None
+    cursor: Annotated[str, Trimmed(max_length=500)] | None = None
 
 
 class ApplicationPage(Output):
@@ -240,22 +246,6 @@ async def create_application(request: Request, user: User, job_id: uuid.UUID) ->
     return _application(row)
 
 
-def _encode_cursor(created_at: datetime, app_id: uuid.UUID) -> str:
-    raw = orjson.dumps([created_at.isoformat(), str(app_id)])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at, app_id = orjson.loads(raw)
-        return datetime.fromisoformat(created_at), uuid.UUID(app_id)
-    except (ValueError, TypeError, orjson.JSONDecodeError):
-        raise BadRequest(
-            "the cursor is not one this server issued", code="invalid_cursor"
-        ) from None
-
-
 @api.get(
     "/applications",
     summary="Your applications (candidate) or those to your jobs (recruiter)",
@@ -280,7 +270,7 @@ async def list_applications(
     filter_args = list(args)
     page_where = filters
     if query.cursor:
-        created_at, last_id = _decode_cursor(query.cursor)
+        created_at, last_id = decode_newest_first(query.cursor)
         page_where += f" and (a.created_at, a.id) < ({arg(created_at)}, {arg(last_id)})"
     limit_arg = arg(query.limit + 1)
     async with get_services(request).pool.acquire() as conn:
@@ -296,7 +286,7 @@ async def list_applications(
     next_cursor = None
     if len(rows) > query.limit:
         rows = rows[: query.limit]
-        next_cursor = _encode_cursor(rows[-1]["created_at"], rows[-1]["id"])
+        next_cursor = encode_cursor(rows[-1]["created_at"], rows[-1]["id"])
     return ApplicationPage(
         items=[_application(r) for r in rows],
         total=total,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 import anyio
 import asyncpg
+from pydantic import StringConstraints
 from starlette.requests import Request
 
 from server.auth.passwords import hash_password, verify_password
@@ -28,8 +29,9 @@ class SignupRequest(Input):
 
 class LoginRequest(Input):
     email: Email
-    # No length rule here: a wrong password of any length is simply wrong (401).
-    password: str
+    # No length rule here: a wrong password of any length is simply wrong (401). Never
+    # trimmed, as at sign-up.
+    password: Annotated[str, StringConstraints(strip_whitespace=False)]
 
 
 class UserOut(Output):

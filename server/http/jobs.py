@@ -7,34 +7,39 @@ cursor, which stays exact while jobs are added or removed between pages.
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import orjson
 import pydantic
-from pydantic import Field, StringConstraints
+from pydantic import Field
 from starlette.requests import Request
 
 from server.auth.identity import User
 from server.errors import BadRequest, Forbidden, NotFound
+from server.http.pagination import (
+    cursor_time,
+    cursor_uuid,
+    decode_cursor,
+    encode_cursor,
+    invalid_cursor,
+)
 from server.http.routing import Api
-from server.http.types import Input, Name, Output
+from server.http.types import Input, Name, Output, Trimmed, stripped_pattern
 from server.services import get_services
 
 api = Api()
 
 JobType = Literal["full_time", "part_time", "contract", "internship", "temporary"]
 JobStatus = Literal["open", "closed"]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
-Skill = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+Text = Annotated[str, Trimmed(max_length=1000, min_length=1)]
+Skill = Annotated[str, Trimmed(max_length=60, min_length=1)]
 Salary = Annotated[int, Field(ge=0, le=1_000_000_000)]
 
 
 class RubricCriterion(Input):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] = ""
+    name: Annotated[str, Trimmed(max_length=100, min_length=1)]
+    description: Annotated[str, Trimmed(max_length=1000)] = ""
     weight: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)] = 1.0
 
 
@@ -87,18 +92,15 @@ class JobInput(Input):
     """A job as a recruiter writes it: the body of POST /jobs and of PUT /jobs/{id}."""
 
     title: Name
-    description: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)
-    ]
+    description: Annotated[str, Trimmed(max_length=20000, min_length=1)]
     job_type: JobType
-    location: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-        | None
-    ) = None
+    location: Annotated[str, Trimmed(max_length=200, min_length=1)] | None = None
     remote: bool = False
     salary_min: Salary | None = None
     salary_max: Salary | None = None
-    salary_currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
+    salary_currency: (
+        Annotated[str, Trimmed(max_length=20, pattern=stripped_pattern("[A-Z]{3}"))] | None
+    ) = None
     required_skills: Annotated[list[Skill], Field(max_length=50)] = []
     status: JobStatus = "open"
     interview_plan: InterviewPlan = Field(default_factory=InterviewPlan)
@@ -142,11 +144,11 @@ class JobQuery(Input):
     recruiter_id: uuid.UUID | None = None
     job_type: JobType | None = None
     title: Annotated[
-        str, StringConstraints(strip_whitespace=True, max_length=200),
+        str, Trimmed(max_length=200),
         Field(description="Case-insensitive substring of the title"),
     ] | None = None  # fmt: skip
     location: Annotated[
-        str, StringConstraints(strip_whitespace=True, max_length=200),
+        str, Trimmed(max_length=200),
         Field(description="Case-insensitive exact location"),
     ] | None = None  # fmt: skip
     remote: bool | None = None
@@ -155,7 +157,7 @@ class JobQuery(Input):
     sort_order: Literal["asc", "desc"] = "desc"
     limit: Annotated[int, Field(ge=1, le=100)] = 20
     cursor: Annotated[
-        str, StringConstraints(max_length=500),
+        str, Trimmed(max_length=500),
         Field(description="next_cursor of the previous page"),
     ] | None = None  # fmt: skip
 
@@ -180,34 +182,21 @@ _SORT_EXPRESSIONS: dict[str, tuple[str, str]] = {
 }
 
 
-def _encode_cursor(sort_by: str, sort_order: str, key: Any, job_id: uuid.UUID) -> str:
-    if isinstance(key, datetime):
-        key = key.isoformat()
-    raw = orjson.dumps([sort_by, sort_order, key, str(job_id)])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
 def _decode_cursor(cursor: str, sort_by: str, sort_order: str) -> tuple[Any, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        by, order, key, job_id = orjson.loads(raw)
-        parsed_id = uuid.UUID(job_id)
-        if by == "created_at":
-            key = datetime.fromisoformat(key)
-        elif (by in ("salary_min", "salary_max") and type(key) is not int) or (
-            by == "title" and not isinstance(key, str)
-        ):
-            raise ValueError
-    except (ValueError, TypeError, orjson.JSONDecodeError):
-        raise BadRequest(
-            "the cursor is not one this server issued", code="invalid_cursor"
-        ) from None
+    by, order, key, job_id = decode_cursor(cursor, 4)
     if (by, order) != (sort_by, sort_order):
         raise BadRequest(
             "the cursor belongs to a different sort; start again without a cursor",
             code="invalid_cursor",
         )
-    return key, parsed_id
+    # Only keys PostgreSQL can take as the sort's parameter: anything else would be a 500.
+    if by == "created_at":
+        key = cursor_time(key)
+    elif (
+        by in ("salary_min", "salary_max") and (type(key) is not int or not -1 <= key <= 2**31 - 1)
+    ) or (by == "title" and (not isinstance(key, str) or "\x00" in key)):
+        raise invalid_cursor()
+    return key, cursor_uuid(job_id)
 
 
 def _job(row: Any) -> Job:
@@ -293,7 +282,7 @@ async def list_jobs(request: Request, user: User, query: JobQuery) -> JobPage:
     if len(rows) > query.limit:
         rows = rows[: query.limit]
         last = rows[-1]
-        next_cursor = _encode_cursor(query.sort_by, query.sort_order, last["sort_key"], last["id"])
+        next_cursor = encode_cursor(query.sort_by, query.sort_order, last["sort_key"], last["id"])
     return JobPage(
         items=[_job(r) for r in rows], total=total, limit=query.limit, next_cursor=next_cursor
     )

@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: a request id and one log line per request; a cap on body size."""
+"""Pure ASGI middleware: a request id and one log line per request; a cap on body size; CORS
+with refusals in the one error shape."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import time
 import uuid
 
 import structlog
+from starlette.datastructures import Headers
+from starlette.middleware import cors
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.errors import PayloadTooLarge
@@ -89,3 +93,20 @@ class BodySizeLimitMiddleware:
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+class CORSMiddleware(cors.CORSMiddleware):
+    """Starlette's CORS middleware, but a refused preflight is answered in the one error shape
+    rather than as Starlette's plain-text 400."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        headers = {
+            k: v
+            for k, v in response.headers.items()
+            if k.lower() not in ("content-length", "content-type")
+        }
+        message = bytes(response.body).decode(errors="replace")
+        return error_response(response.status_code, "cors_refused", message, headers=headers)

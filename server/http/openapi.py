@@ -6,14 +6,17 @@ that what we built is a well-formed OpenAPI 3.1 document.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pydantic
 from openapi_pydantic.v3.v3_1 import OpenAPI
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
+from pydantic_core import core_schema
 
 from server import __version__
 from server.http.routing import Endpoint
+from server.http.types import min_stripped_length_pattern
 
 _REF = "#/components/schemas/{model}"
 
@@ -42,6 +45,25 @@ class ErrorResponse(pydantic.BaseModel):
     error: ErrorDetail
 
 
+class RequestJsonSchema(GenerateJsonSchema):
+    """JSON Schemas that say which request strings the server really accepts.
+
+    Request models refuse NUL characters (PostgreSQL's text cannot hold one), and those that
+    strip surrounding whitespace check their minimum length after it. Plain minLength says
+    neither, so in validation mode a string without a pattern of its own gets one that does.
+    (``Trimmed`` strings describe themselves the same way.)
+    """
+
+    def str_schema(self, schema: core_schema.StringSchema) -> JsonSchemaValue:
+        json_schema = super().str_schema(schema)
+        if self.mode != "validation" or "pattern" in json_schema:
+            return json_schema
+        stripped = schema.get("strip_whitespace", self._config.str_strip_whitespace)
+        min_length = int(json_schema.get("minLength", 0)) if stripped else 0
+        json_schema["pattern"] = min_stripped_length_pattern(min_length)
+        return json_schema
+
+
 def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
     models: list[tuple[type[pydantic.BaseModel], Any]] = [(ErrorResponse, "serialization")]
     for e in endpoints:
@@ -51,7 +73,7 @@ def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
             models.append((e.form, "validation"))
         if e.response is not None:
             models.append((e.response, "serialization"))
-    keys, schema = models_json_schema(models, ref_template=_REF)
+    keys, schema = models_json_schema(models, ref_template=_REF, schema_generator=RequestJsonSchema)
     components: dict[str, Any] = dict(schema.get("$defs", {}))
 
     def ref(model: type[pydantic.BaseModel], mode: str) -> dict[str, Any]:
@@ -71,7 +93,9 @@ def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
             for name, kind in e.path_params.items()
         ]
         if e.query is not None:
-            qschema = e.query.model_json_schema(ref_template=_REF, mode="validation")
+            qschema = e.query.model_json_schema(
+                ref_template=_REF, mode="validation", schema_generator=RequestJsonSchema
+            )
             components.update(qschema.pop("$defs", {}))
             required = set(qschema.get("required", []))
             for name, prop in qschema.get("properties", {}).items():
@@ -92,10 +116,16 @@ def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
                 "content": {"application/json": {"schema": ref(e.body, "validation")}},
             }
         elif e.form is not None:
-            op["requestBody"] = {
-                "required": True,
-                "content": {"multipart/form-data": {"schema": ref(e.form, "validation")}},
+            form: dict[str, Any] = {"schema": ref(e.form, "validation")}
+            # A file part's own media type (contentMediaType in the model) is its encoding.
+            encoding = {
+                name: {"contentType": prop["contentMediaType"]}
+                for name, prop in e.form.model_json_schema()["properties"].items()
+                if "contentMediaType" in prop
             }
+            if encoding:
+                form["encoding"] = encoding
+            op["requestBody"] = {"required": True, "content": {"multipart/form-data": form}}
         responses: dict[str, Any] = {}
         if e.raw_response is not None:
             responses[str(e.status)] = {
@@ -113,7 +143,9 @@ def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
         if e.needs_user:
             statuses.add(401)
             op["security"] = [{"bearerAuth": []}]
-        if e.body is not None:
+        if e.body is not None or e.form is not None:
+            # A body that is not JSON (or not well-formed multipart), too large, of another
+            # media type, or not matching its schema.
             statuses.update({400, 413, 415, 422})
         if e.query is not None:
             statuses.add(422)
@@ -125,7 +157,9 @@ def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
                 "content": {"application/json": {"schema": ref(ErrorResponse, "serialization")}},
             }
         op["responses"] = responses
-        paths.setdefault(e.path, {})[e.method.lower()] = op
+        # Starlette's converters ({key:path}) are not OpenAPI: {key}.
+        path = re.sub(r"\{(\w+):\w+\}", r"{\1}", e.path)
+        paths.setdefault(path, {})[e.method.lower()] = op
 
     document = {
         "openapi": "3.1.0",

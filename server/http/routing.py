@@ -133,10 +133,26 @@ class Api:
         return self.route("DELETE", path, **kw)
 
     def routes(self) -> list[Route]:
-        return [
-            Route(e.path, _make_endpoint(e), methods=[e.method], name=e.operation_id)
-            for e in self.endpoints
-        ]
+        # One route per path, not per endpoint: a 405 then lists in its Allow header every
+        # method the path serves, not only those of the first endpoint that matched the path.
+        by_path: dict[str, list[Endpoint]] = {}
+        for e in self.endpoints:
+            by_path.setdefault(e.path, []).append(e)
+        return [_make_route(path, endpoints) for path, endpoints in by_path.items()]
+
+
+def _make_route(path: str, endpoints: list[Endpoint]) -> Route:
+    handlers = {e.method: _make_endpoint(e) for e in endpoints}
+    if "GET" in handlers:
+        handlers.setdefault("HEAD", handlers["GET"])
+
+    async def dispatch(request: Request) -> Response:
+        # The route has already answered 405 for a method it does not list.
+        return await handlers[request.method](request)
+
+    name = "|".join(e.operation_id for e in endpoints)
+    dispatch.__name__ = name
+    return Route(path, dispatch, methods=list(handlers), name=name)
 
 
 def _make_endpoint(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
@@ -220,6 +236,19 @@ async def _parse_json_body(model: type[pydantic.BaseModel], request: Request) ->
             f"expected a JSON object, got {type(data).__name__}", code="malformed_json"
         )
     try:
-        return model.model_validate(data)
+        # Strict, in JSON mode, so that a body is held to its documented JSON Schema: true is
+        # not an integer and "5" is not a number (a date or a UUID is still a JSON string).
+        # But to JSON Schema 5.0 is an integer, so integral floats are passed as integers.
+        return model.model_validate_json(orjson.dumps(_integral_floats_as_ints(data)), strict=True)
     except pydantic.ValidationError as exc:
         raise validation_error(exc, location="body") from None
+
+
+def _integral_floats_as_ints(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    if isinstance(value, list):
+        return [_integral_floats_as_ints(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _integral_floats_as_ints(v) for k, v in value.items()}
+    return value

@@ -7,14 +7,20 @@ Keys look like ``resumes/<application_id>/resume.pdf``: the first segment is the
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import mimetypes
 import os
 import re
+import secrets
+import time
 from abc import ABC, abstractmethod
 from pathlib import Path
+from urllib.parse import quote
 
 import anyio.to_thread
 
-from server.errors import NotFound
+from server.errors import Forbidden, NotFound
 
 _KEY = re.compile(r"^[a-z0-9-]+(/[A-Za-z0-9._-]+)+$")
 
@@ -37,14 +43,56 @@ class BlobStore(ABC):
     async def delete(self, key: str) -> None:
         """Remove the blob; no error if it is already gone."""
 
+    @abstractmethod
+    async def signed_url(self, key: str, expires_in: int) -> str:
+        """A URL that serves the blob, without a token, for ``expires_in`` seconds."""
+
+    def verify_signed(self, key: str, expires: str | None, signature: str | None) -> str:
+        """For stores whose signed URLs this server serves: check them (see LocalBlobStore).
+        Stores that sign their own URLs (Supabase Storage) never serve through here."""
+        raise NotFound("no such file")
+
     async def close(self) -> None:  # noqa: B027 - optional hook
         pass
 
 
+def content_type_of(key: str) -> str:
+    return mimetypes.guess_type(key)[0] or "application/octet-stream"
+
+
 class LocalBlobStore(BlobStore):
-    def __init__(self, root: Path) -> None:
+    """Files under ``root``; signed URLs point at this server's ``/blobs/{key}`` route and
+    carry an HMAC of the key and expiry, made with a secret of this process (so they stop
+    working at restart, which a short-lived URL may)."""
+
+    def __init__(self, root: Path, *, url_prefix: str = "/blobs/") -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.url_prefix = url_prefix
+        self._secret = secrets.token_bytes(32)
+
+    def _signature(self, key: str, expires: int) -> str:
+        message = f"{key}\n{expires}".encode()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+
+    async def signed_url(self, key: str, expires_in: int) -> str:
+        expires = int(time.time()) + expires_in
+        signature = self._signature(check_key(key), expires)
+        return f"{self.url_prefix}{quote(key)}?expires={expires}&signature={signature}"
+
+    def verify_signed(self, key: str, expires: str | None, signature: str | None) -> str:
+        """Check a signed URL's parameters; returns the blob's content type."""
+        if not expires or not signature or not expires.isdigit():
+            raise Forbidden("this link is not signed", code="bad_signature")
+        try:
+            expected = self._signature(check_key(key), int(expires))
+        except ValueError:
+            raise NotFound("no such file") from None
+        if not hmac.compare_digest(expected, signature):
+            raise Forbidden("this link's signature is not valid", code="bad_signature")
+        if int(expires) < time.time():
+            raise Forbidden("this link has expired", code="link_expired")
+        return content_type_of(key)
 
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
@@ -53,7 +101,9 @@ class LocalBlobStore(BlobStore):
         path = self._path(key)
 
         def write() -> None:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # One level at a time: mkdir(parents=True) gives the parents the default mode.
+            for directory in reversed(path.relative_to(self.root).parents[:-1]):
+                (self.root / directory).mkdir(exist_ok=True, mode=0o700)
             tmp = path.with_name(path.name + ".part")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "wb") as handle:

@@ -186,9 +186,12 @@ alter table public.interview_artifacts enable row level security;
 
 -- Explicit grants: Supabase no longer grants new tables to the API roles by itself.
 grant select on public.jobs to anon;
-grant select, update on public.users to authenticated;
+-- Column lists where a user may write only some columns: the rest (a user's email and role, an
+-- application's job, candidate, résumé and dates) are the server's to set.
+grant select, update (full_name) on public.users to authenticated;
 grant select, insert, update, delete on public.jobs to authenticated;
-grant select, insert, update on public.applications to authenticated;
+grant select, insert (job_id, candidate_id, cover_letter), update (status)
+  on public.applications to authenticated;
 grant select on public.interviews to authenticated;
 grant select on public.interview_events to authenticated;
 grant select on public.interview_artifacts to authenticated;
@@ -225,9 +228,40 @@ create policy applications_insert_own on public.applications for insert to authe
     and status = 'submitted'
     and exists (select 1 from public.jobs j where j.id = job_id and j.status = 'open')
   );
-create policy applications_update on public.applications for update to authenticated
-  using (candidate_id = (select auth.uid()) or public.is_job_recruiter(job_id))
-  with check (candidate_id = (select auth.uid()) or public.is_job_recruiter(job_id));
+-- Status changes as the API allows them: the candidate may withdraw, the job's recruiter may
+-- set the others; the trigger below keeps to the allowed transitions.
+create policy applications_withdraw on public.applications for update to authenticated
+  using (candidate_id = (select auth.uid()))
+  with check (candidate_id = (select auth.uid()) and status = 'withdrawn');
+create policy applications_review on public.applications for update to authenticated
+  using (public.is_job_recruiter(job_id))
+  with check (
+    public.is_job_recruiter(job_id)
+    and status in ('reviewing', 'shortlisted', 'rejected', 'hired')
+  );
+
+-- The transitions of server/http/applications.py, for clients that write with a user's token
+-- (the server checks them itself, under a row lock, before it writes).
+create or replace function public.check_application_transition() returns trigger
+  language plpgsql
+  set search_path = ''
+as $$
+begin
+  if current_user in ('authenticated', 'anon') and new.status is distinct from old.status
+    and not (
+      (old.status = 'submitted' and new.status in ('reviewing', 'shortlisted', 'rejected', 'withdrawn'))
+      or (old.status = 'reviewing' and new.status in ('shortlisted', 'rejected', 'withdrawn'))
+      or (old.status = 'shortlisted' and new.status in ('reviewing', 'rejected', 'hired', 'withdrawn'))
+    )
+  then
+    raise exception 'an application that is % cannot become %', old.status, new.status
+      using errcode = 'check_violation';
+  end if;
+  return new;
+end
+$$;
+create trigger applications_status_transition before update of status on public.applications
+  for each row execute function public.check_application_transition();
 
 -- interviews, their events and artifacts: the candidate and the job's recruiter read them;
 -- only the server (service_role or the owner) writes them.

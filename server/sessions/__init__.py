@@ -1,0 +1,1 @@
+"""Live interviews: the session state machine, its registry, watchers and persistence."""

@@ -1,0 +1,537 @@
+"""The OpenAI interviewer, with the real ``openai`` client, against a small OpenAI-compatible
+server on a loopback port: SSE streaming for questions, JSON replies for structured output,
+and planned failures (status codes, broken streams, malformed output) to exercise the retries."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from server.config import Settings
+from server.interviewer import (
+    Criterion,
+    InterviewerFailed,
+    InterviewerUnavailable,
+    JobBrief,
+    ProctoringSummary,
+    QuestionRequest,
+    Turn,
+    create_interviewer,
+)
+from server.interviewer.evaluation import rubric_version
+from server.interviewer.openai import OpenAIInterviewer
+from server.interviewer.prompts import PROMPT_VERSION
+
+MODEL = "test-model-2025"
+RUBRIC = (
+    Criterion("Technical depth", "Knows the tools of the required skills.", 0.6),
+    Criterion("Communication", "Answers clearly.", 0.4),
+)
+JOB = JobBrief(
+    title="Platform Engineer",
+    description="Run our Kubernetes clusters and keep deploys boring.",
+    required_skills=("Kubernetes", "Go"),
+    custom_questions=(),
+    rubric=RUBRIC,
+    question_count=3,
+    follow_ups_per_question=1,
+)
+ANSWER_1 = "I migrated 40 services to Kubernetes in 2023. Deploys went from hours to minutes."
+ANSWER_2 = "I write small Go tools. Mostly CLIs for the on-call team."
+TRANSCRIPT = (
+    Turn("q1", "main", 1, "Tell me about Kubernetes.", ANSWER_1, "answered", "interviewer"),
+    Turn("q1.f1", "follow_up", 1, "What was hardest?", None, "timed_out", "interviewer"),
+    Turn("q2", "main", 2, "And Go?", ANSWER_2, "answered", "interviewer"),
+)
+PROCTORING = ProctoringSummary({"tab_hidden": 1}, 4.0, 4.0, camera_available=True)
+
+
+# A small OpenAI-compatible server
+
+
+@dataclass
+class Reply:
+    """What the fake server answers to the next request."""
+
+    status: int = 200
+    chunks: Sequence[str] = ()  # streamed: one SSE event per chunk
+    content: str | None = None  # not streamed: the assistant message's content
+    refusal: str | None = None
+    break_after: int | None = None  # drop the connection after this many chunks
+    delay_s: float = 0.0
+    code: str | None = None  # error code in an error body
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Seen:
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(str(m.get("content")) for m in self.body["messages"])
+
+
+class BrokenStream(Exception):
+    """Raised inside the fake server to cut a stream short."""
+
+
+class FakeOpenAI:
+    def __init__(self) -> None:
+        self.replies: deque[Reply] = deque()
+        self.requests: list[Seen] = []
+        self.url = ""
+        self.app = Starlette(routes=[Route("/v1/chat/completions", self.chat, methods=["POST"])])
+
+    def plan(self, *replies: Reply) -> None:
+        self.replies.extend(replies)
+
+    def reset(self) -> None:
+        self.replies.clear()
+        self.requests.clear()
+
+    async def chat(self, request: Request) -> Response:
+        body = await request.json()
+        self.requests.append(Seen(body, dict(request.headers)))
+        if not self.replies:
+            return _error(400, "the test planned no reply for this request", None, {})
+        reply = self.replies.popleft()
+        if reply.delay_s:
+            await asyncio.sleep(reply.delay_s)
+        if reply.status != 200:
+            return _error(reply.status, f"planned {reply.status}", reply.code, reply.headers)
+        if body.get("stream"):
+            return StreamingResponse(_sse(body["model"], reply), media_type="text/event-stream")
+        message = {"role": "assistant", "content": reply.content, "refusal": reply.refusal}
+        return JSONResponse(
+            {
+                "id": "chatcmpl-test",
+                "object": "chat.completion",
+                "created": 1700000000,
+                "model": body["model"],
+                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+            }
+        )
+
+
+def _error(status: int, message: str, code: str | None, headers: dict[str, str]) -> Response:
+    error = {"message": message, "type": "test_error", "param": None, "code": code}
+    return JSONResponse({"error": error}, status_code=status, headers=headers)
+
+
+async def _sse(model: str, reply: Reply) -> AsyncIterator[bytes]:
+    def event(delta: dict[str, str], finish: str | None = None) -> bytes:
+        chunk = {
+            "id": "chatcmpl-test",
+            "object": "chat.completion.chunk",
+            "created": 1700000000,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
+        return f"data: {json.dumps(chunk)}\n\n".encode()
+
+    yield event({"role": "assistant", "content": ""})
+    for n, text in enumerate(reply.chunks):
+        if reply.break_after is not None and n == reply.break_after:
+            raise BrokenStream
+        yield event({"content": text})
+    yield event({}, "stop")
+    yield b"data: [DONE]\n\n"
+
+
+@pytest.fixture(scope="session")
+def fake_server() -> Iterator[FakeOpenAI]:
+    fake = FakeOpenAI()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    fake.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    config = uvicorn.Config(
+        fake.app, log_level="critical", lifespan="off", ws="none", http="h11", access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "fake OpenAI did not start"
+        time.sleep(0.01)
+    yield fake
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+@pytest.fixture
+def fake(fake_server: FakeOpenAI) -> Iterator[FakeOpenAI]:
+    fake_server.reset()
+    yield fake_server
+    assert not fake_server.replies, "planned replies were not all used"
+
+
+@pytest.fixture(scope="session")
+async def shared_interviewer(fake_server: FakeOpenAI) -> AsyncIterator[OpenAIInterviewer]:
+    # One client for the whole module, as in the server (and building one costs ~0.1 s).
+    async with OpenAIInterviewer(
+        api_key="sk-test",
+        model=MODEL,
+        base_url=f"{fake_server.url}/v1",
+        max_attempts=3,
+        retry_base_delay_s=0.001,
+        retry_max_delay_s=0.01,
+        timeout_s=5,
+    ) as interviewer:
+        assert isinstance(interviewer, OpenAIInterviewer)
+        yield interviewer
+
+
+@pytest.fixture
+def interviewer(fake: FakeOpenAI, shared_interviewer: OpenAIInterviewer) -> OpenAIInterviewer:
+    return shared_interviewer
+
+
+async def collect(interviewer: OpenAIInterviewer, request: QuestionRequest) -> list[str]:
+    return [chunk async for chunk in interviewer.stream_question(request)]
+
+
+def evaluation_json(**overrides: Any) -> str:
+    draft: dict[str, Any] = {
+        "criteria": [
+            {
+                "name": "Technical depth",
+                "score": 4,
+                "rationale": "Concrete migration with numbers.",
+                "evidence": [
+                    {"question_id": "q1", "quote": "I migrated 40 services to Kubernetes in 2023."}
+                ],
+            },
+            {
+                "name": "Communication",
+                "score": 3,
+                "rationale": "Clear but brief.",
+                "evidence": [{"question_id": "q2", "quote": "Mostly CLIs for the on-call team."}],
+            },
+        ],
+        "strengths": ["Hands-on Kubernetes migration."],
+        "concerns": ["Did not answer the follow-up."],
+        "recommendation": "hire",
+    }
+    draft.update(overrides)
+    return json.dumps(draft)
+
+
+# Questions
+
+
+async def test_question_streams_chunk_by_chunk(
+    fake: FakeOpenAI, interviewer: OpenAIInterviewer
+) -> None:
+    fake.plan(Reply(chunks=["How do you ", "roll out ", "a risky ", "Kubernetes change?"]))
+    chunks = await collect(interviewer, QuestionRequest(JOB, TRANSCRIPT[:1], "main", 2))
+    assert chunks == ["How do you ", "roll out ", "a risky ", "Kubernetes change?"]
+    [seen] = fake.requests
+    assert seen.body["model"] == MODEL
+    assert seen.body["stream"] is True
+    assert seen.headers["authorization"] == "Bearer sk-test"
+    for text in (JOB.title, JOB.description, "Kubernetes", "Technical depth", ANSWER_1):
+        assert text in seen.text
+    assert "main question 2 of 3" in seen.text
+
+
+async def test_follow_up_request_carries_the_candidates_answer(
+    fake: FakeOpenAI, interviewer: OpenAIInterviewer
+) -> None:
+    fake.plan(Reply(chunks=["You moved 40 services: which one fought back?"]))
+    question = "".join(
+        await collect(interviewer, QuestionRequest(JOB, TRANSCRIPT[:1], "follow_up", 1))
+    )
+    assert question == "You moved 40 services: which one fought back?"
+    [seen] = fake.requests
+    task = seen.body["messages"][-1]["content"]
+    assert "follow-up 1" in task
+    assert ANSWER_1 in task
+    assert seen.body["messages"][0]["role"] == "system"
+
+
+async def test_leading_whitespace_and_empty_chunks_are_dropped(
+    fake: FakeOpenAI, interviewer: OpenAIInterviewer
+) -> None:
+    fake.plan(Reply(chunks=["", "\n  What", "", " next?"]))
+    assert await collect(interviewer, QuestionRequest(JOB, (), "main", 1)) == ["What", " next?"]
+
+
+async def test_custom_questions_are_asked_word_for_word_without_a_call(
+    fake: FakeOpenAI, interviewer: OpenAIInterviewer
+) -> None:
+    job = dataclasses.replace(JOB, custom_questions=("Why us, and why now?",))
+    chunks = await collect(interviewer, QuestionRequest(job, (), "main", 1))
+    assert "".join(chunks) == "Why us, and why now?"
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("failure", [500, 429])
+async def test_transient_failures_are_retried(
+    fake: FakeOpenAI, interviewer: OpenAIInterviewer, failure: int
+) -> None:
+    fake.plan(Reply(status=failure), Reply(status=502), Reply(chunks=["Still there?"]))
+    assert await collect(interviewer, QuestionRequest(JOB, (), "main", 1)) == ["Still there?"]
+    assert len(fake.requests) == 3
+
+
+async def test_repeated_503_gives_up_after_max_attempts(
+    fake: FakeOpenAI, interviewer: OpenAIInterviewer
+) -> None:
+    fake.plan(*[Reply(status=503)] * 3)
+    with pytest.raises(InterviewerUnavailable, match="3 times"):
+        await collect(interviewer, QuestionRequest(JOB, (), "main", 1))
+    assert len(fake.requests) == 3
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        (401, "invalid_api_key"),
+        (400, None),
+        (403, None),
+        (404, "model_not_found"),
+        (429, "insufficient_quota"),
+    ],
+)
+async def test_permanent_failures_are_not_retried(
+    fake: FakeOpenAI, interviewer: OpenAIInterviewer, status: int, code: str | None
+) -> None:
+    fake.plan(Reply(status=status, code=code))
+    with pytest.raises(InterviewerFailed, match=f"HTTP {status}"):
+        await collect(interviewer, QuestionRequest(JOB, (), "main", 1))
+    assert len(fake.requests) == 1
+
+
+async def test_a_stream_broken_midway_is_not_restarted(
+    fake: FakeOpenAI, interviewer: OpenAIInterviewer
+) -> None:
+    fake.plan(Reply(chunks=["Tell me ", "about a ", "time when"], break_after=2))
+    received = []
+    with pytest.raises(InterviewerUnavailable, match="broke off"):
+        async for chunk in interviewer.stream_question(QuestionRequest(JOB, (), "main", 1)):
+            received.append(chunk)
+    assert received == ["Tell me ", "about a "]
+    assert len(fake.requests) == 1
+
+
+async def test_an_empty_stream_is_retried(fake: FakeOpenAI, interviewer: OpenAIInterviewer) -> None:
+    fake.plan(Reply(chunks=[]), Reply(chunks=["Hello?"]))
+    assert await collect(interviewer, QuestionRequest(JOB, (), "main", 1)) == ["Hello?"]
+
+
+async def test_timeouts_are_retried(fake: FakeOpenAI) -> None:
+    fake.plan(Reply(chunks=["late"], delay_s=0.5), Reply(chunks=["On time."]))
+    async with OpenAIInterviewer(
+        api_key="sk-test", model=MODEL, base_url=f"{fake.url}/v1", retry_base_delay_s=0.001,
+        timeout_s=0.2,
+    ) as interviewer:  # fmt: skip
+        question = await collect(interviewer, QuestionRequest(JOB, (), "main", 1))
+    assert question == ["On time."]
+
+
+async def test_an_unreachable_server_is_unavailable() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    async with OpenAIInterviewer(
+        api_key="sk-test", model=MODEL, base_url=f"http://127.0.0.1:{port}/v1",
+        max_attempts=2, retry_base_delay_s=0.001,
+    ) as interviewer:  # fmt: skip
+        with pytest.raises(InterviewerUnavailable, match="2 times"):
+            await collect(interviewer, QuestionRequest(JOB, (), "main", 1))
+
+
+async def test_the_caller_can_stop_reading_a_question_early(
+    fake: FakeOpenAI, interviewer: OpenAIInterviewer
+) -> None:
+    fake.plan(Reply(chunks=["One ", "two ", "three"]), Reply(chunks=["Next?"]))
+    stream = interviewer.stream_question(QuestionRequest(JOB, (), "main", 1))
+    assert await anext(stream) == "One "
+    await stream.aclose()
+    # The connection is released: the client goes on working.
+    assert await collect(interviewer, QuestionRequest(JOB, (), "main", 1)) == ["Next?"]
+
+
+# Evaluation
+
+
+async def test_evaluation_is_parsed_validated_and_completed(
+    fake: FakeOpenAI, interviewer: OpenAIInterviewer
+) -> None:
+    fake.plan(Reply(content=evaluation_json()))
+    evaluation = await interviewer.evaluate(JOB, TRANSCRIPT, PROCTORING)
+    assert [(c.name, c.weight, c.score) for c in evaluation.criteria] == [
+        ("Technical depth", 0.6, 4),
+        ("Communication", 0.4, 3),
+    ]
+    assert (
+        evaluation.criteria[0].evidence[0].quote == "I migrated 40 services to Kubernetes in 2023."
+    )
+    assert evaluation.overall_score == 3.6  # computed here: 0.6 * 4 + 0.4 * 3
+    assert evaluation.recommendation == "hire"
+    assert evaluation.strengths == ["Hands-on Kubernetes migration."]
+    assert evaluation.concerns[0] == "Did not answer the follow-up."
+    assert evaluation.concerns[1].startswith("Proctoring: left the interview window 1 time ")
+    assert evaluation.proctoring["counts"] == {"tab_hidden": 1}
+    assert evaluation.interviewer == "openai"
+    assert evaluation.model == MODEL
+    assert evaluation.prompt_version == PROMPT_VERSION
+    assert evaluation.rubric_version == rubric_version(RUBRIC)
+    [seen] = fake.requests
+    response_format = seen.body["response_format"]
+    assert response_format["type"] == "json_schema"
+    assert response_format["json_schema"]["strict"] is True
+    schema = response_format["json_schema"]["schema"]
+    assert set(schema["required"]) == {"criteria", "strengths", "concerns", "recommendation"}
+    assert ANSWER_1 in seen.text and "Technical depth" in seen.text
+
+
+async def test_criteria_names_are_matched_loosely_and_put_in_rubric_order(
+    fake: FakeOpenAI, interviewer: OpenAIInterviewer
+) -> None:
+    draft = json.loads(evaluation_json())
+    criteria = list(reversed(draft["criteria"]))
+    criteria[0]["name"] = " communication "
+    fake.plan(Reply(content=evaluation_json(criteria=criteria)))
+    evaluation = await interviewer.evaluate(JOB, TRANSCRIPT, PROCTORING)
+    assert [c.name for c in evaluation.criteria] == ["Technical depth", "Communication"]
+
+
+async def test_a_quote_not_in_the_transcript_is_reasked_then_dropped(
+    fake: FakeOpenAI, interviewer: OpenAIInterviewer
+) -> None:
+    draft = json.loads(evaluation_json())
+    invented = {"question_id": "q1", "quote": "I am a Kubernetes expert."}
+    misplaced = {"question_id": "q1", "quote": "Mostly CLIs for the on-call team."}
+    draft["criteria"][0]["evidence"].append(invented)
+    draft["criteria"][1]["evidence"].append(misplaced)
+    fake.plan(Reply(content=json.dumps(draft)), Reply(content=json.dumps(draft)))
+    evaluation = await interviewer.evaluate(JOB, TRANSCRIPT, PROCTORING)
+    quotes = [(e.question_id, e.quote) for c in evaluation.criteria for e in c.evidence]
+    assert quotes == [
+        ("q1", "I migrated 40 services to Kubernetes in 2023."),
+        ("q2", "Mostly CLIs for the on-call team."),
+    ]
+    _, second = fake.requests
+    correction = second.body["messages"][-1]["content"]
+    assert "I am a Kubernetes expert." in correction
+    assert "Mostly CLIs for the on-call team." in correction
+    assert second.body["messages"][-2]["role"] == "assistant"
+
+
+async def test_a_corrected_quote_is_kept(fake: FakeOpenAI, interviewer: OpenAIInterviewer) -> None:
+    bad = json.loads(evaluation_json())
+    bad["criteria"][0]["evidence"] = [{"question_id": "q1", "quote": "deploys went from hours"}]
+    good = json.loads(evaluation_json())
+    good["criteria"][0]["evidence"] = [{"question_id": "q1", "quote": "Deploys went from hours"}]
+    fake.plan(Reply(content=json.dumps(bad)), Reply(content=json.dumps(good)))
+    evaluation = await interviewer.evaluate(JOB, TRANSCRIPT, PROCTORING)
+    assert evaluation.criteria[0].evidence[0].quote == "Deploys went from hours"
+
+
+async def test_malformed_output_is_reasked_then_fails(
+    fake: FakeOpenAI, interviewer: OpenAIInterviewer
+) -> None:
+    fake.plan(Reply(content='{"criteria": [oops'), Reply(content="not json at all"))
+    with pytest.raises(InterviewerFailed, match="invalid twice"):
+        await interviewer.evaluate(JOB, TRANSCRIPT, PROCTORING)
+    _, second = fake.requests
+    assert "did not match the schema" in second.body["messages"][-1]["content"]
+
+
+async def test_output_that_breaks_the_schema_gets_one_more_chance(
+    fake: FakeOpenAI, interviewer: OpenAIInterviewer
+) -> None:
+    draft = json.loads(evaluation_json())
+    draft["criteria"][0]["score"] = 7
+    fake.plan(Reply(content=json.dumps(draft)), Reply(content=evaluation_json()))
+    evaluation = await interviewer.evaluate(JOB, TRANSCRIPT, PROCTORING)
+    assert evaluation.criteria[0].score == 4
+    assert "criteria.0.score" in fake.requests[1].body["messages"][-1]["content"]
+
+
+async def test_a_missing_or_unknown_criterion_gets_one_more_chance(
+    fake: FakeOpenAI, interviewer: OpenAIInterviewer
+) -> None:
+    draft = json.loads(evaluation_json())
+    draft["criteria"][1]["name"] = "Charisma"
+    fake.plan(Reply(content=json.dumps(draft)), Reply(content=json.dumps(draft)))
+    with pytest.raises(InterviewerFailed, match='"Communication" was not scored'):
+        await interviewer.evaluate(JOB, TRANSCRIPT, PROCTORING)
+    assert '"Charisma" is not a rubric criterion' in fake.requests[1].text
+
+
+async def test_a_refusal_fails(fake: FakeOpenAI, interviewer: OpenAIInterviewer) -> None:
+    fake.plan(Reply(content=None, refusal="I can't help with that."))
+    with pytest.raises(InterviewerFailed, match="refused"):
+        await interviewer.evaluate(JOB, TRANSCRIPT, PROCTORING)
+
+
+async def test_evaluation_retries_transient_failures(
+    fake: FakeOpenAI, interviewer: OpenAIInterviewer
+) -> None:
+    fake.plan(
+        Reply(status=429, headers={"retry-after": "0"}),
+        Reply(status=500),
+        Reply(content=evaluation_json()),
+    )
+    evaluation = await interviewer.evaluate(JOB, TRANSCRIPT, PROCTORING)
+    assert evaluation.overall_score == 3.6
+    assert len(fake.requests) == 3
+
+
+async def test_evaluation_fails_at_once_on_bad_credentials(
+    fake: FakeOpenAI, interviewer: OpenAIInterviewer
+) -> None:
+    fake.plan(Reply(status=401, code="invalid_api_key"))
+    with pytest.raises(InterviewerFailed, match="HTTP 401"):
+        await interviewer.evaluate(JOB, TRANSCRIPT, PROCTORING)
+    assert len(fake.requests) == 1
+
+
+# Configuration and the retry policy
+
+
+async def test_create_interviewer_picks_openai_when_a_key_is_set() -> None:
+    settings = Settings(
+        openai_api_key="sk-test", openai_base_url="http://127.0.0.1:9/v1", model="m"
+    )
+    interviewer = create_interviewer(settings)
+    try:
+        assert isinstance(interviewer, OpenAIInterviewer)
+        assert interviewer.name == "openai"
+        assert interviewer.model == "m"
+        assert interviewer.prompt_version == PROMPT_VERSION
+    finally:
+        await interviewer.aclose()
+
+
+async def test_retry_delay_grows_exponentially_with_jitter_and_a_cap() -> None:
+    async with OpenAIInterviewer(
+        api_key="k", model=MODEL, retry_base_delay_s=1.0, retry_max_delay_s=5.0
+    ) as interviewer:
+        assert isinstance(interviewer, OpenAIInterviewer)
+        for attempt, step in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 5.0), (10, 5.0)]:
+            delays = {interviewer.retry_delay(attempt) for _ in range(20)}
+            assert all(step / 2 <= d <= step for d in delays)
+            assert len(delays) > 1
