@@ -310,3 +310,19 @@ def test_restore_mid_answer_rearms_the_answer_timer_from_when_it_was_asked():
     assert restored.current_question is not None
     done = restored.question_done_message(T0 + 30)
     assert done is not None and done.time_left_s == 31.0
+
+
+def test_a_warning_given_before_a_restart_is_not_given_again():
+    session, actions = started()
+    log = persisted(actions)
+    (request,) = of(actions, RequestQuestion)
+    log += persisted(session.question_ready(request.question_id, "Question one?", T0 + 1))
+    warned = session.timer_fired("answer_warning", T0 + 50)
+    log += persisted(warned)
+    assert len(sent(warned)) == 1
+    assert session.timer_fired("answer_warning", T0 + 51) == []
+    rows = [(e.offset, e.kind, e.data, e.client_id, e.at) for e in log]
+    restored = InterviewSession.restore("iv-1", config(), rows)
+    restored.resume(T0 + 55)
+    assert restored.timer_fired("answer_warning", T0 + 55) == []
+    assert of(restored.timer_fired("answer", T0 + 61), RequestQuestion)

@@ -209,6 +209,8 @@ class InterviewSession:
     _disconnected_since: float | None = None
     _longest_away: float = 0.0
     _total_away: float = 0.0
+    # Warnings already given ("interview" or a question id), so a restart does not repeat them.
+    _warned: set[str] = field(default_factory=set)
 
     # --- queries ------------------------------------------------------------------------
 
@@ -665,6 +667,9 @@ class InterviewSession:
         if name == "total":
             return self._finish("time_up", now)
         if name == "total_warning":
+            if "interview" in self._warned:
+                return []
+            self._warned.add("interview")
             assert self.started_at is not None
             left = round(self.started_at + self.config.total_time_limit_s - now)
             warning = TimeWarning(scope="interview", seconds_left=max(0, left))
@@ -676,6 +681,9 @@ class InterviewSession:
         if q is None:
             return []
         if name == "answer_warning":
+            if q.question_id in self._warned:
+                return []
+            self._warned.add(q.question_id)
             left = max(0, round(q.asked_at + q.time_limit_s - now))
             data = {"scope": "answer", "seconds_left": left, "question_id": q.question_id}
             return [
@@ -803,6 +811,8 @@ class InterviewSession:
                 self.phase = Phase.ASKING
         elif kind == "question.injected":
             self.injected.append(data["text"])
+        elif kind == "time.warning":
+            self._warned.add(data.get("question_id") or "interview")
         elif kind == "screenshot":
             self.last_screenshot_at = now
         elif kind == "end.requested":
