@@ -80,6 +80,7 @@ class LiveInterview:
         writer: EventWriter,
         interviewer: Interviewer,
         on_finished: Callable[[LiveInterview], None],
+        expires_at: datetime | None = None,
     ) -> None:
         self.id = interview_id
         self.session = session
@@ -87,6 +88,7 @@ class LiveInterview:
         self.writer = writer
         self.interviewer = interviewer
         self._on_finished = on_finished
+        self.expires_at = expires_at
         self.candidate: Connection | None = None
         self.watchers: dict[str, Watcher] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
@@ -166,6 +168,9 @@ class LiveInterview:
 
     def remove_watcher(self, watcher: Watcher) -> None:
         self.watchers.pop(watcher.id, None)
+        # A scheduled interview nobody is connected to need not stay in memory.
+        if self.session.phase.value == "scheduled" and self.candidate is None and not self.watchers:
+            self._on_finished(self)
 
     def watcher_message(self, watcher: Watcher, message: InjectQuestion | End) -> None:
         self.apply(self.session.receive_watcher(watcher.id, message, time.time()))
@@ -313,19 +318,30 @@ class LiveInterview:
         self._timers.clear()
         self._on_finished(self)
 
+    def expired(self, now: datetime) -> bool:
+        """Scheduled, never started, and past its expiry."""
+        return (
+            self.expires_at is not None
+            and self.session.phase.value == "scheduled"
+            and self.expires_at <= now
+        )
+
     # --- shutdown -------------------------------------------------------------------------
 
-    def shutdown(self) -> None:
-        """The server is stopping: close every socket with 1012; the log is the state."""
+    def close_all(self, code: int, reason: str) -> None:
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
         for task in list(self._tasks):
             task.cancel()
         if self.candidate is not None:
-            self.candidate.close(CloseCode.SERVER_RESTARTING, "server restarting")
+            self.candidate.close(code, reason)
         for watcher in list(self.watchers.values()):
-            watcher.connection.close(CloseCode.SERVER_RESTARTING, "server restarting")
+            watcher.connection.close(code, reason)
+
+    def shutdown(self) -> None:
+        """The server is stopping: close every socket with 1012; the log is the state."""
+        self.close_all(CloseCode.SERVER_RESTARTING, "server restarting")
 
 
 def parse_at(value: datetime) -> float:

@@ -19,6 +19,7 @@ import structlog
 from server.config import Settings
 from server.errors import ApiError, NotFound
 from server.interviewer.base import Criterion, Interviewer, JobBrief
+from server.protocol.codes import CloseCode
 from server.sessions.live import LiveInterview
 from server.sessions.persistence import EventWriter
 from server.sessions.session import InterviewSession, SessionConfig
@@ -75,6 +76,12 @@ class SessionManager:
     async def get(self, interview_id: uuid.UUID) -> LiveInterview:
         live = self.live.get(interview_id)
         if live is not None:
+            if live.expired(datetime.now(UTC)):
+                async with self.pool.acquire() as conn:
+                    await expire_interview(conn, interview_id)
+                live.close_all(CloseCode.INTERVIEW_ENDED, "the interview has expired")
+                self._forget(live)
+                raise InterviewOver("the interview has expired")
             return live
         lock = self._loading.setdefault(interview_id, asyncio.Lock())
         async with lock:
@@ -121,6 +128,7 @@ class SessionManager:
             writer=self.writer,
             interviewer=self.interviewer,
             on_finished=self._forget,
+            expires_at=row["expires_at"],
         )
         if row["state"] == "in_progress":
             live.apply(session.resume(time.time()))
