@@ -16,7 +16,7 @@ import struct
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import orjson
@@ -122,7 +122,7 @@ class SocketSession:
         await self.ws.close()
         await self._reader
 
-    async def __aenter__(self) -> SocketSession:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -132,10 +132,10 @@ class SocketSession:
 async def _connect(url: str) -> ClientConnection:
     return await websockets.connect(
         url,
-        subprotocols=[SUBPROTOCOL],
+        subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
         max_size=2**20,
         compression=None,
-        open_timeout=10,  # type: ignore[list-item]
+        open_timeout=10,
     )
 
 

@@ -50,8 +50,12 @@ class ServerProcess:
         return f"postgresql://postgres@/postgres?host={self.data_dir.resolve() / 'postgres'}"
 
     def env(self) -> dict[str, str]:
+        # Nothing from the developer's environment that would change the server's behaviour:
+        # an OPENAI_API_KEY there would send the scripted tests to the real OpenAI.
         env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("OPENHIRE_", "DATABASE_URL"))
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("OPENHIRE_", "DATABASE_URL", "OPENAI_"))
         }
         env.update(
             OPENHIRE_DATA_DIR=str(self.data_dir),

@@ -1,26 +1,17 @@
 """The OpenAI interviewer, with the real ``openai`` client, against a small OpenAI-compatible
-server on a loopback port: SSE streaming for questions, JSON replies for structured output,
-and planned failures (status codes, broken streams, malformed output) to exercise the retries."""
+server on a loopback port (tests/fake_openai.py): SSE streaming for questions, JSON replies for
+structured output, and planned failures (status codes, broken streams, malformed output) to
+exercise the retries."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import socket
-import threading
-import time
-from collections import deque
-from collections.abc import AsyncIterator, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
 
 from server.config import Settings
 from server.interviewer import (
@@ -36,6 +27,7 @@ from server.interviewer import (
 from server.interviewer.evaluation import rubric_version
 from server.interviewer.openai import OpenAIInterviewer
 from server.interviewer.prompts import PROMPT_VERSION
+from tests.fake_openai import FakeOpenAI, Reply, serve_fake_openai
 
 MODEL = "test-model-2025"
 RUBRIC = (
@@ -61,128 +53,17 @@ TRANSCRIPT = (
 PROCTORING = ProctoringSummary({"tab_hidden": 1}, 4.0, 4.0, camera_available=True)
 
 
-# A small OpenAI-compatible server
-
-
-@dataclass
-class Reply:
-    """What the fake server answers to the next request."""
-
-    status: int = 200
-    chunks: Sequence[str] = ()  # streamed: one SSE event per chunk
-    content: str | None = None  # not streamed: the assistant message's content
-    refusal: str | None = None
-    break_after: int | None = None  # drop the connection after this many chunks
-    delay_s: float = 0.0
-    code: str | None = None  # error code in an error body
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class Seen:
-    body: dict[str, Any]
-    headers: dict[str, str]
-
-    @property
-    def text(self) -> str:
-        return "\n".join(str(m.get("content")) for m in self.body["messages"])
-
-
-class BrokenStream(Exception):
-    """Raised inside the fake server to cut a stream short."""
-
-
-class FakeOpenAI:
-    def __init__(self) -> None:
-        self.replies: deque[Reply] = deque()
-        self.requests: list[Seen] = []
-        self.url = ""
-        self.app = Starlette(routes=[Route("/v1/chat/completions", self.chat, methods=["POST"])])
-
-    def plan(self, *replies: Reply) -> None:
-        self.replies.extend(replies)
-
-    def reset(self) -> None:
-        self.replies.clear()
-        self.requests.clear()
-
-    async def chat(self, request: Request) -> Response:
-        body = await request.json()
-        self.requests.append(Seen(body, dict(request.headers)))
-        if not self.replies:
-            return _error(400, "the test planned no reply for this request", None, {})
-        reply = self.replies.popleft()
-        if reply.delay_s:
-            await asyncio.sleep(reply.delay_s)
-        if reply.status != 200:
-            return _error(reply.status, f"planned {reply.status}", reply.code, reply.headers)
-        if body.get("stream"):
-            return StreamingResponse(_sse(body["model"], reply), media_type="text/event-stream")
-        message = {"role": "assistant", "content": reply.content, "refusal": reply.refusal}
-        return JSONResponse(
-            {
-                "id": "chatcmpl-test",
-                "object": "chat.completion",
-                "created": 1700000000,
-                "model": body["model"],
-                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-            }
-        )
-
-
-def _error(status: int, message: str, code: str | None, headers: dict[str, str]) -> Response:
-    error = {"message": message, "type": "test_error", "param": None, "code": code}
-    return JSONResponse({"error": error}, status_code=status, headers=headers)
-
-
-async def _sse(model: str, reply: Reply) -> AsyncIterator[bytes]:
-    def event(delta: dict[str, str], finish: str | None = None) -> bytes:
-        chunk = {
-            "id": "chatcmpl-test",
-            "object": "chat.completion.chunk",
-            "created": 1700000000,
-            "model": model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-        }
-        return f"data: {json.dumps(chunk)}\n\n".encode()
-
-    yield event({"role": "assistant", "content": ""})
-    for n, text in enumerate(reply.chunks):
-        if reply.break_after is not None and n == reply.break_after:
-            raise BrokenStream
-        yield event({"content": text})
-    yield event({}, "stop")
-    yield b"data: [DONE]\n\n"
-
-
 @pytest.fixture(scope="session")
 def fake_server() -> Iterator[FakeOpenAI]:
-    fake = FakeOpenAI()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    fake.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    config = uvicorn.Config(
-        fake.app, log_level="critical", lifespan="off", ws="none", http="h11", access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "fake OpenAI did not start"
-        time.sleep(0.01)
-    yield fake
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serve_fake_openai() as fake:
+        yield fake
 
 
 @pytest.fixture
 def fake(fake_server: FakeOpenAI) -> Iterator[FakeOpenAI]:
     fake_server.reset()
     yield fake_server
-    assert not fake_server.replies, "planned replies were not all used"
+    fake_server.check()
 
 
 @pytest.fixture(scope="session")
@@ -191,7 +72,7 @@ async def shared_interviewer(fake_server: FakeOpenAI) -> AsyncIterator[OpenAIInt
     async with OpenAIInterviewer(
         api_key="sk-test",
         model=MODEL,
-        base_url=f"{fake_server.url}/v1",
+        base_url=fake_server.base_url,
         max_attempts=3,
         retry_base_delay_s=0.001,
         retry_max_delay_s=0.01,
@@ -342,7 +223,7 @@ async def test_an_empty_stream_is_retried(fake: FakeOpenAI, interviewer: OpenAII
 async def test_timeouts_are_retried(fake: FakeOpenAI) -> None:
     fake.plan(Reply(chunks=["late"], delay_s=0.5), Reply(chunks=["On time."]))
     async with OpenAIInterviewer(
-        api_key="sk-test", model=MODEL, base_url=f"{fake.url}/v1", retry_base_delay_s=0.001,
+        api_key="sk-test", model=MODEL, base_url=fake.base_url, retry_base_delay_s=0.001,
         timeout_s=0.2,
     ) as interviewer:  # fmt: skip
         question = await collect(interviewer, QuestionRequest(JOB, (), "main", 1))

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from server.interviewer.base import Interviewer, InterviewerError, JobBrief, QuestionRequest
+from server.errors import InterviewerError, InterviewerUnavailable
+from server.interviewer.base import Interviewer, JobBrief, QuestionRequest
 from server.protocol.codes import CloseCode, ErrorCode
 from server.protocol.messages import Error, Event, ScreenshotHeader, SessionReady
 from server.sessions.connection import Connection
@@ -243,8 +244,15 @@ class LiveInterview:
                 parts.append(chunk)
                 self.apply(self.session.question_delta(request.question_id, chunk))
         except InterviewerError as exc:
+            # The provider's own text (which may quote part of an API key) stays in the
+            # server's log; the candidate and the event log get a plain description.
             self.log.warning("interviewer.question_failed", error=str(exc))
-            self.apply(self.session.question_failed(request.question_id, str(exc), time.time()))
+            reason = (
+                "the AI interviewer did not respond"
+                if isinstance(exc, InterviewerUnavailable)
+                else "the AI interviewer refused the request"
+            )
+            self.apply(self.session.question_failed(request.question_id, reason, time.time()))
             return
         except Exception as exc:
             self.log.exception("interviewer.question_crashed")
@@ -269,7 +277,10 @@ class LiveInterview:
             )
             evaluation = result.model_dump(mode="json")
         except Exception as exc:
-            self.log.exception("interviewer.evaluation_failed")
+            if isinstance(exc, InterviewerError):
+                self.log.warning("interviewer.evaluation_failed", error=str(exc))
+            else:
+                self.log.exception("interviewer.evaluation_failed")
             evaluation = {
                 "error": f"the evaluation could not be produced: {exc.__class__.__name__}",
                 "proctoring": dataclasses.asdict(self.session.proctoring_summary(now)),
