@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import struct
 import uuid
 from typing import Any
@@ -391,5 +392,45 @@ async def test_a_graceful_restart_tells_clients_to_reconnect(make_server):
         question = await resumed.next_question()
         assert question["index"] == 1
         await resumed.close()
+    finally:
+        await close_clients(iv)
+
+
+async def test_an_oversized_frame_closes_with_1009_and_stores_nothing(server):
+    iv = await new_interview(server)
+    try:
+        session = await CandidateSession.open(iv.candidate, iv.id)
+        await session.next_question()
+        before = len(await stored_events(server, iv.id))
+        frame = screenshot_frame(jpeg() + b"\0" * (2 * 1024 * 1024), "s-huge")
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await session.ws.send(frame)
+        closed = await session.receive_until("_closed")
+        assert closed["code"] == 1009
+        # Only the disconnection is logged; no screenshot.
+        kinds = [e["kind"] for e in (await stored_events(server, iv.id))[before:]]
+        assert "screenshot" not in kinds
+    finally:
+        await close_clients(iv)
+
+
+async def test_flooding_the_socket_closes_it_as_rate_limited(server):
+    iv = await new_interview(server)
+    try:
+        session = await CandidateSession.open(iv.candidate, iv.id)
+        await session.next_question()
+        try:
+            for n in range(200):
+                await session.ws.send(
+                    orjson.dumps(
+                        {"type": "proctor", "client_id": f"f{n}", "signal": "paste"}
+                    ).decode()
+                )
+        except websockets.ConnectionClosed:
+            pass
+        closed = await session.receive_until("_closed")
+        assert closed["code"] == 4029
+        proctor = [e for e in await stored_events(server, iv.id) if e["kind"] == "proctor"]
+        assert 0 < len(proctor) < 200
     finally:
         await close_clients(iv)

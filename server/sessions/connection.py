@@ -93,7 +93,10 @@ class Connection:
             self._task.cancel()
 
     async def aclose(self) -> None:
-        """Stop the writer (the receive loop ended): nothing more will be sent."""
+        """The receive loop ended. If this side asked to close, let the writer send what was
+        queued and the close frame (bounded); otherwise the peer is gone: stop the writer."""
+        if self._closing and not self._task.done():
+            await self.wait_closed(2.0)
         self._closing = True
         if not self._task.done():
             self._task.cancel()
