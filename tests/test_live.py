@@ -257,6 +257,8 @@ async def test_bad_frames_get_an_error_and_the_session_goes_on(server):
     try:
         session = await CandidateSession.open(iv.candidate, iv.id)
         question = await session.next_question()
+        # question.done may go out before its event commits; an ack means all before it did.
+        await session.proctor("window_focus")
         before = len(await stored_events(server, iv.id))
         bad_frames: list[tuple[Any, str]] = [
             ("{not json", "malformed"),
