@@ -130,6 +130,18 @@ async def _visible(request: Request, user: User, interview_id: uuid.UUID) -> Any
     return row
 
 
+async def _expire_due(conn: Any, where: str, *args: Any) -> None:
+    """Expire the scheduled interviews matching ``where`` whose expiry has passed: an expiry
+    takes effect when an interview is next read, so every read path calls this first."""
+    due = await conn.fetch(
+        f"select id from public.interviews where {where}"
+        " and state = 'scheduled' and expires_at <= now()",
+        *args,
+    )
+    for record in due:
+        await expire_interview(conn, record["id"])
+
+
 @api.post(
     "/applications/{application_id}/interviews",
     summary="Schedule an interview for an application (the job's recruiter)",
@@ -141,8 +153,10 @@ async def schedule_interview(
     request: Request, user: User, application_id: uuid.UUID, body: ScheduleInterview
 ) -> Interview:
     user.require("recruiter")
-    if body.expires_at is not None:
-        expires = body.expires_at if body.expires_at.tzinfo else body.expires_at.replace(tzinfo=UTC)
+    expires = body.expires_at
+    if expires is not None:
+        # A time without a zone is UTC: never the server's local time.
+        expires = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
         if expires <= datetime.now(UTC):
             raise ValidationFailed("body.expires_at: must be in the future")
     pool = get_services(request).pool
@@ -162,6 +176,8 @@ async def schedule_interview(
                 f"the application is {app['status']}; no interview can be scheduled",
                 code="application_closed",
             )
+        # One that was never started and is past its expiry has ended, read or not.
+        await _expire_due(conn, "application_id = $1", application_id)
         active = await conn.fetchval(
             "select id from public.interviews where application_id = $1"
             " and state in ('scheduled', 'in_progress')",
@@ -180,7 +196,7 @@ async def schedule_interview(
             app["job_id"],
             app["candidate_id"],
             user.id,
-            body.expires_at,
+            expires,
         )
         row = await conn.fetchrow(f"{_SELECT} where i.id = $1", interview_id)
     assert row is not None
@@ -195,8 +211,8 @@ async def schedule_interview(
 )
 async def list_interviews(request: Request, user: User, query: InterviewQuery) -> InterviewPage:
     args: list[Any] = [user.id]
-    column = "i.candidate_id" if user.role == "candidate" else "i.recruiter_id"
-    where = [f"{column} = $1"]
+    owner = "candidate_id" if user.role == "candidate" else "recruiter_id"
+    where = [f"i.{owner} = $1"]
 
     def arg(value: Any) -> str:
         args.append(value)
@@ -214,6 +230,7 @@ async def list_interviews(request: Request, user: User, query: InterviewQuery) -
         page_where += f" and (i.created_at, i.id) < ({arg(created_at)}, {arg(last_id)})"
     limit_arg = arg(query.limit + 1)
     async with get_services(request).pool.acquire() as conn:
+        await _expire_due(conn, f"{owner} = $1", user.id)
         rows = await conn.fetch(
             f"{_SELECT} where {page_where} order by i.created_at desc, i.id desc limit {limit_arg}",
             *args,
