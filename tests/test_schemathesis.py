@@ -1,10 +1,11 @@
 """Property-based run of schemathesis against the live server's own /openapi.json.
 
-Every operation is exercised as a recruiter and as a candidate, with generated valid
-(positive) and invalid (negative) requests, and every answer goes through schemathesis's
-default checks: no 5xx, a status the document lists for the operation, the content type it
-documents, a body matching its response schema, documented headers, valid data accepted and
-invalid data refused.
+Every operation that needs a token is exercised as a recruiter and as a candidate (public
+ones without a token), with generated valid (positive) and invalid (negative) requests, and
+every answer goes through schemathesis's default checks: no 5xx, a status the document lists
+for the operation, the content type it documents, a body matching its response schema,
+documented headers, auth enforced, valid data accepted and invalid data refused. Only the last
+is narrowed, to the refusals JSON Schema cannot express (see below); the rest run as they are.
 
 schemathesis's lazy pytest loader (``schemathesis.pytest.from_fixture``) does not run on
 pytest 9.2: it writes ``Function._nodeid``, which pytest 9.2 removed. So this file drives

@@ -30,6 +30,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import orjson
 
 from clients.loadtest.server import BenchServer
 from server.http.jobs import InterviewPlan
@@ -109,8 +110,10 @@ async def fill(dsn: str, rows: list[tuple[Any, ...]]) -> None:
         await conn.copy_records_to_table(
             "jobs", schema_name="public", records=rows, columns=COLUMNS
         )
-        # What autovacuum would do shortly after a bulk load: fresh planner statistics.
-        await conn.execute("analyze public.jobs")
+        # What autovacuum does shortly after a bulk load (autovacuum_vacuum_insert_threshold):
+        # fresh planner statistics, and a visibility map that lets index-only scans skip
+        # the table.
+        await conn.execute("vacuum analyze public.jobs")
     finally:
         await conn.close()
 
@@ -159,6 +162,7 @@ class Results:
     by_kind: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: list[str] = field(default_factory=list)
     items: int = 0
+    slowest: list[tuple[float, str, dict[str, str]]] = field(default_factory=list)
 
 
 async def run_searches(
@@ -198,9 +202,10 @@ async def run_searches(
                     if results is not None:
                         results.errors.append(f"{resp.status_code} {resp.text[:200]}")
                     break
-                body = resp.json()
+                body = orjson.loads(resp.content)
                 if results is not None:
                     results.latencies_ms.append(elapsed)
+                    results.slowest.append((elapsed, search.who, dict(params)))
                     results.by_kind[f"sort_by={params['sort_by']}"].append(elapsed)
                     results.by_kind["first page" if page == 0 else "cursor page"].append(elapsed)
                     filtered = {"title", "job_type", "location", "status", "remote"} & set(params)
@@ -245,6 +250,37 @@ def server_durations(log_text: str, tag: str) -> list[float]:
     return durations
 
 
+async def log_statements(dsn: str, on: bool) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        value = "0" if on else "-1"
+        await conn.execute(f"alter system set log_min_duration_statement = {value}")
+        await conn.execute("select pg_reload_conf()")
+    finally:
+        await conn.close()
+
+
+def statement_durations(db_log: str) -> dict[str, list[float]]:
+    """PostgreSQL's own time per statement: the search's page and total (which the server
+    runs at once, on two connections), and the token's user lookup."""
+    kinds = {
+        "page": "select p.sort_key,",
+        "total": "select count(*) from public.jobs",
+        "auth": "from public.users where id",
+    }
+    found: dict[str, list[float]] = {kind: [] for kind in kinds}
+    for line in db_log.splitlines():
+        _, marker, rest = line.partition("duration: ")
+        # Extended protocol: parse and bind are logged apart; count the execution.
+        if not marker or " ms  execute " not in rest:
+            continue
+        for kind, text in kinds.items():
+            if text in rest:
+                found[kind].append(float(rest.split(" ms", 1)[0]))
+                break
+    return {kind: values for kind, values in found.items() if values}
+
+
 def signup(url: str, role: str, n: int) -> tuple[uuid.UUID, str]:
     resp = httpx.post(
         url + "/auth/signup",
@@ -270,6 +306,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recruiters", type=int, default=10, help="recruiters owning the jobs")
     parser.add_argument("--seed", type=int, default=2026, help="seed of the data and the mix")
     parser.add_argument("--keep", action="store_true", help="keep the server's data directory")
+    parser.add_argument("--slowest", type=int, default=0, help="list the N slowest requests")
+    parser.add_argument(
+        "--db-times",
+        action="store_true",
+        help="also report the time PostgreSQL spent on each statement (from its log)",
+    )
     args = parser.parse_args(argv)
 
     rng = random.Random(args.seed)
@@ -291,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
             run_searches(srv.url, tokens, warmup, args.warmup, args.concurrency, None, "warm")
         )
         searches = make_searches(args.requests, rng, recruiters)
+        if args.db_times:
+            asyncio.run(log_statements(srv.dsn, True))
         results = Results()
         elapsed = asyncio.run(
             run_searches(
@@ -298,6 +342,9 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         log_text = srv.output()
+        if args.db_times:
+            asyncio.run(log_statements(srv.dsn, False))
+            db_log = (srv.data_dir / "postgres" / "server.log").read_text(errors="replace")
 
     if results.errors:
         print(f"{len(results.errors)} failed requests, e.g. {results.errors[0]}", file=sys.stderr)
@@ -312,8 +359,14 @@ def main(argv: list[str] | None = None) -> int:
     if server_side:
         print(f"server-side latency (ms)  {summary(server_side)}")
     print(f"throughput: {len(lat) / elapsed:.0f} requests/s")
+    if args.db_times:
+        for kind, durations in statement_durations(db_log).items():
+            print(f"database time (ms) {kind:<7} {summary(durations)}")
     for kind in sorted(results.by_kind):
         print(f"  {kind:<22} {summary(results.by_kind[kind])}")
+    for ms, who, params in sorted(results.slowest, key=lambda r: -r[0])[: args.slowest]:
+        params.pop("cursor", None) and params.update(cursor="…")
+        print(f"  {ms:7.2f} ms  {who:<9} {params}")
     return 0
 
 

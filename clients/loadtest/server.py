@@ -48,7 +48,10 @@ class BenchServer:
 
     @property
     def dsn(self) -> str:
-        return f"postgresql://postgres@/postgres?host={self.data_dir / 'postgres'}"
+        """The embedded PostgreSQL's DSN: its unix socket, where the server puts it."""
+        from server.store.embedded import EmbeddedPostgres
+
+        return EmbeddedPostgres(self.data_dir).dsn
 
     def start(self, timeout: float = 120.0) -> None:
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -7,13 +7,16 @@ cursor, which stays exact while jobs are added or removed between pages.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import orjson
 import pydantic
 from pydantic import Field
 from starlette.requests import Request
+from starlette.responses import Response
 
 from server.auth.identity import User
 from server.errors import BadRequest, Forbidden, NotFound
@@ -178,7 +181,7 @@ _SORT_EXPRESSIONS: dict[str, tuple[str, str]] = {
     "created_at": ("created_at", "timestamptz"),
     "salary_min": ("coalesce(salary_min, -1)", "integer"),
     "salary_max": ("coalesce(salary_max, -1)", "integer"),
-    "title": ("lower(title)", "text"),
+    "title": ("title_lower", "text"),  # lower(title), stored
 }
 
 
@@ -197,6 +200,12 @@ def _decode_cursor(cursor: str, sort_by: str, sort_order: str) -> tuple[Any, uui
     ) or (by == "title" and (not isinstance(key, str) or "\x00" in key)):
         raise invalid_cursor()
     return key, cursor_uuid(job_id)
+
+
+_JOB_FIELDS = tuple(Job.model_fields)
+_J_COLUMNS = ", ".join(f"j.{name}" for name in _JOB_FIELDS)
+assert ", ".join(_JOB_FIELDS) == " ".join(_COLUMNS.split()), "Job and _COLUMNS disagree"
+_PLAN_DEFAULTS = InterviewPlan().model_dump(mode="json")
 
 
 def _job(row: Any) -> Job:
@@ -232,29 +241,39 @@ async def create_job(request: Request, user: User, body: JobInput) -> Job:
     return _job(row)
 
 
-@api.get("/jobs", summary="Search jobs", tags=("jobs",), errors=(400,))
-async def list_jobs(request: Request, user: User, query: JobQuery) -> JobPage:
-    # What this user may see at all: open jobs, and their own.
-    where = ["(status = 'open' or recruiter_id = $1)"]
-    args: list[Any] = [user.id]
+@api.get("/jobs", summary="Search jobs", tags=("jobs",), errors=(400,), response=JobPage)
+async def list_jobs(request: Request, user: User, query: JobQuery) -> Response:
+    args: list[Any] = []
 
     def arg(value: Any) -> str:
         args.append(value)
         return f"${len(args)}"
 
+    # What this user may see at all: open jobs, and their own. Said as plainly as the other
+    # filters allow, so that the planner can use an index for it.
+    where: list[str] = []
     if query.recruiter_id is not None:
         where.append(f"recruiter_id = {arg(query.recruiter_id)}")
+        if query.recruiter_id != user.id:
+            where.append("status = 'open'")
+        if query.status is not None:
+            where.append(f"status = {arg(query.status)}")
+    elif query.status == "open":
+        where.append("status = 'open'")
+    elif query.status == "closed":
+        where.append(f"status = 'closed' and recruiter_id = {arg(user.id)}")
+    else:
+        where.append(f"(status = 'open' or recruiter_id = {arg(user.id)})")
     if query.job_type is not None:
         where.append(f"job_type = {arg(query.job_type)}")
-    if query.status is not None:
-        where.append(f"status = {arg(query.status)}")
     if query.remote is not None:
         where.append(f"remote = {arg(query.remote)}")
     if query.location:
         where.append(f"lower(location) = lower({arg(query.location)})")
     if query.title:
         escaped = query.title.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        where.append(f"title ilike {arg('%' + escaped + '%')}")
+        # title_lower is lower(title): the same case-insensitive match as title ilike.
+        where.append(f"title_lower like lower({arg('%' + escaped + '%')})")
     filters = " and ".join(where)
     filter_args = list(args)
 
@@ -267,25 +286,52 @@ async def list_jobs(request: Request, user: User, query: JobQuery) -> JobPage:
         page_where += (
             f" and ({expression}, id) {compare} ({arg(key)}::{pg_type}, {arg(last_id)}::uuid)"
         )
-    limit_arg = arg(query.limit + 1)
+    # The total and the page at once, on two connections: the request waits for the longer
+    # of the two, not for both. The page is found on the sort's covering index alone (an
+    # index-only scan, filters included); only its own rows are then read in full.
     pool = get_services(request).pool
-    async with pool.acquire() as conn:
-        rows = await conn.fetch(
-            f"select {_COLUMNS}, {expression} as sort_key from public.jobs where {page_where}"
-            f" order by {expression} {direction}, id {direction} limit {limit_arg}",
+    total, rows = await asyncio.gather(
+        pool.fetchval(f"select count(*) from public.jobs where {filters}", *filter_args),
+        pool.fetch(
+            f"select p.sort_key, {_J_COLUMNS} from ("
+            f"  select id, {expression} as sort_key from public.jobs where {page_where}"
+            f"  order by {expression} {direction}, id {direction}"
+            f"  limit {arg(query.limit + 1)}"
+            f") p join public.jobs j on j.id = p.id"
+            f" order by p.sort_key {direction}, p.id {direction}",
             *args,
-        )
-        total = await conn.fetchval(
-            f"select count(*) from public.jobs where {filters}", *filter_args
-        )
+        ),
+    )
     next_cursor = None
     if len(rows) > query.limit:
         rows = rows[: query.limit]
         last = rows[-1]
         next_cursor = encode_cursor(query.sort_by, query.sort_order, last["sort_key"], last["id"])
-    return JobPage(
-        items=[_job(r) for r in rows], total=total, limit=query.limit, next_cursor=next_cursor
-    )
+    page = {
+        "items": [_job_json(r) for r in rows],
+        "total": total,
+        "limit": query.limit,
+        "next_cursor": next_cursor,
+    }
+    # Written here rather than through JobPage: validating again what the database holds was
+    # most of the time a page of 100 jobs took. The bytes are those JobPage would write.
+    body = orjson.dumps(page, default=_json_default, option=orjson.OPT_UTC_Z)
+    return Response(body, media_type="application/json")
+
+
+def _json_default(value: Any) -> Any:
+    # asyncpg's own UUID type, which orjson does not know.
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _job_json(row: Any) -> dict[str, Any]:
+    """A row as ``Job`` has it; a stored interview plan gets the defaults of any field it
+    lacks, as validating it would give it."""
+    job = {name: row[name] for name in _JOB_FIELDS}
+    job["interview_plan"] = {**_PLAN_DEFAULTS, **row["interview_plan"]}
+    return job
 
 
 @api.get("/jobs/{job_id}", summary="One job", tags=("jobs",))

@@ -80,7 +80,11 @@ class Api:
         errors: tuple[int, ...] = (),
         form: type[pydantic.BaseModel] | None = None,
         raw_response: str | None = None,
+        response: type[pydantic.BaseModel] | None = None,
     ) -> Callable[[Handler], Handler]:
+        """``response`` documents the JSON body of a handler that serialises it itself (it
+        returns a Starlette ``Response``, for speed); otherwise the return annotation does."""
+
         def decorate(handler: Handler) -> Handler:
             hints = typing.get_type_hints(handler)
             params = inspect.signature(handler).parameters
@@ -110,7 +114,9 @@ class Api:
                 else:
                     raise TypeError(f"{handler.__name__}: cannot supply parameter {name!r}")
             returned = hints.get("return")
-            if isinstance(returned, type) and issubclass(returned, pydantic.BaseModel):
+            if response is not None:
+                endpoint.response = response
+            elif isinstance(returned, type) and issubclass(returned, pydantic.BaseModel):
                 endpoint.response = returned
             self.endpoints.append(endpoint)
             return handler

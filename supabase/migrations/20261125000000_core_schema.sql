@@ -31,19 +31,30 @@ create table public.jobs (
   interview_plan jsonb not null,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
+  -- The title as searched and sorted: case-insensitively. Stored, so that an index can carry
+  -- it and a search need not lower every title it looks at.
+  title_lower text generated always as (lower(title)) stored,
   constraint jobs_salary_range check (salary_min is null or salary_max is null or salary_min <= salary_max)
 );
 
 -- One index per filter, each ending in the default sort, plus one per sort key. Sort keys are
--- never null (coalesce) so that keyset pagination over them is exact.
+-- never null (coalesce) so that keyset pagination over them is exact. The sort keys' indexes
+-- also carry every filtered column, so that GET /jobs finds a page, and counts its matches,
+-- by an index-only scan of a narrow index instead of reading the wide rows (description,
+-- interview plan) it then skips; only the page's own rows are read in full. (An expression
+-- key needs its column included for that, hence salary_min and salary_max.)
 create index jobs_recruiter_created_idx on public.jobs (recruiter_id, created_at desc, id desc);
 create index jobs_status_created_idx on public.jobs (status, created_at desc, id desc);
 create index jobs_type_created_idx on public.jobs (job_type, created_at desc, id desc);
 create index jobs_location_created_idx on public.jobs (lower(location), created_at desc, id desc);
-create index jobs_created_idx on public.jobs (created_at desc, id desc);
-create index jobs_salary_min_idx on public.jobs ((coalesce(salary_min, -1)), id);
-create index jobs_salary_max_idx on public.jobs ((coalesce(salary_max, -1)), id);
-create index jobs_title_idx on public.jobs (lower(title), id);
+create index jobs_created_idx on public.jobs (created_at desc, id desc)
+  include (status, recruiter_id, job_type, remote, location, title_lower);
+create index jobs_salary_min_idx on public.jobs ((coalesce(salary_min, -1)), id)
+  include (salary_min, status, recruiter_id, job_type, remote, location, title_lower);
+create index jobs_salary_max_idx on public.jobs ((coalesce(salary_max, -1)), id)
+  include (salary_max, status, recruiter_id, job_type, remote, location, title_lower);
+create index jobs_title_idx on public.jobs (title_lower, id)
+  include (status, recruiter_id, job_type, remote, location);
 
 -- A case-insensitive substring search wants a trigram index; pg_trgm ships with Supabase and
 -- most PostgreSQL packages, but not every build, so it is used where it is available.
@@ -51,7 +62,7 @@ do $$
 begin
   if exists (select 1 from pg_available_extensions where name = 'pg_trgm') then
     create extension if not exists pg_trgm with schema extensions;
-    execute 'create index jobs_title_trgm_idx on public.jobs using gin (title extensions.gin_trgm_ops)';
+    execute 'create index jobs_title_trgm_idx on public.jobs using gin (title_lower extensions.gin_trgm_ops)';
   end if;
 end
 $$;
