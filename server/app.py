@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import sys
 from collections.abc import AsyncIterator
 from typing import Any
@@ -126,6 +127,12 @@ def create_app(settings: Settings) -> Starlette:
                 )
                 if settings.demo:
                     print_demo_banner(settings)
+                # What start-up allocated (modules, schemas, routes) lives as long as the
+                # process: keep it out of the cyclic collector's way, so that a full
+                # collection under load scans only what live sessions allocate (a full pass
+                # over the start-up heap stopped the event loop for ~100 ms).
+                gc.collect()
+                gc.freeze()
                 try:
                     yield
                 finally:

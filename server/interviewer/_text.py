@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator
 
@@ -15,8 +16,10 @@ _CHUNK_WORD = re.compile(r"\s*\S+\s*")
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)", re.MULTILINE)
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize(text: str) -> str:
-    """Case- and spacing-insensitive form used to compare questions."""
+    """Case- and spacing-insensitive form used to compare questions. Cached: the scripted
+    interviewer compares every planned question with every one asked, for each question."""
     return _SPACE.sub(" ", text).strip().casefold()
 
 

@@ -35,6 +35,10 @@ log = structlog.get_logger(__name__)
 CommitCallback = Callable[[int, list[NewEvent]], None]
 FailCallback = Callable[[NewEvent, str], None]
 
+_INSERT_EVENTS = (
+    'insert into public.interview_events (interview_id, "offset", kind, data, client_id,'
+    " created_at) values ($1, $2, $3, $4, $5, $6)"
+)
 _INTERVIEW_COLUMNS = frozenset({"state", "state_reason", "started_at", "ended_at", "evaluation"})
 _TRANSIENT = (
     asyncpg.PostgresConnectionError,
@@ -174,22 +178,26 @@ class EventWriter:
                     for e in blobs
                 )
             )
-        async with self._pool.acquire() as conn, conn.transaction():
-            await conn.executemany(
-                'insert into public.interview_events (interview_id, "offset", kind, data,'
-                " client_id, created_at) values ($1, $2, $3, $4, $5, $6)",
-                [
-                    (
-                        i.interview_id,
-                        i.event.offset,
-                        i.event.kind,
-                        i.event.data,
-                        i.event.client_id,
-                        i.event.at,
-                    )
-                    for i in batch
-                ],
+        events = [
+            (
+                i.interview_id,
+                i.event.offset,
+                i.event.kind,
+                i.event.data,
+                i.event.client_id,
+                i.event.at,
             )
+            for i in batch
+        ]
+        if not any(i.event.interview or i.event.kind == "screenshot" for i in batch):
+            # Most batches are events only: one statement, and executemany is atomic (one
+            # implicit transaction), so one round trip instead of three (begin, insert,
+            # commit), each of which waits for its turn on a busy event loop.
+            async with self._pool.acquire() as conn:
+                await conn.executemany(_INSERT_EVENTS, events)
+            return
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.executemany(_INSERT_EVENTS, events)
             artifacts = [i for i in batch if i.event.kind == "screenshot"]
             if artifacts:
                 await conn.executemany(
