@@ -182,7 +182,9 @@ class Options:
     # Seconds between a candidate's screenshots (0: none) and their size in bytes.
     screenshot_every: float = 0.0
     screenshot_bytes: int = 30_000
-    # Whose CPU to sample over the measured window: the server's pid and data directory.
+    # Whose CPU to sample over the measured window: the machine's (if probe_cpu), the
+    # server's and its database's (if known). One client process samples them.
+    probe_cpu: bool = True
     server_pid: int | None = None
     data_dir: str | None = None
 
@@ -399,6 +401,8 @@ async def _window_cpu(stats: Stats, clock: Clock, done: asyncio.Event, opts: Opt
     by the server and its database."""
 
     def sample() -> dict[str, dict[int, float]]:
+        if not opts.probe_cpu:
+            return {}
         machine = {0: _machine_busy_seconds()}
         if opts.server_pid is None:
             return {"machine": machine}
@@ -506,10 +510,8 @@ def _worker(seats: list[Seat], opts: Options, barrier: Any, results: Any) -> Non
 
 
 def _for_process(opts: Options, i: int) -> Options:
-    # Process 0 samples the server's CPU; each process has its own seed.
-    return dataclasses.replace(
-        opts, seed=opts.seed + i, server_pid=opts.server_pid if i == 0 else None
-    )
+    # Process 0 samples the CPU of the machine, server and database; each has its own seed.
+    return dataclasses.replace(opts, seed=opts.seed + i, probe_cpu=i == 0)
 
 
 def run_processes(seats: list[Seat], opts: Options, procs: int) -> Stats:
@@ -546,7 +548,7 @@ def run_processes(seats: list[Seat], opts: Options, procs: int) -> Stats:
         merged.loop_lag_ms += part.loop_lag_ms
         merged.ended_early += part.ended_early
         merged.window_s = max(merged.window_s, part.window_s)
-        merged.server_cpu_s = part.server_cpu_s or merged.server_cpu_s
+        merged.server_cpu_s.update(part.server_cpu_s)
     return merged
 
 
