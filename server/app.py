@@ -15,10 +15,11 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from server.auth.provider import IdentityProvider, open_identity_provider
 from server.auth.throttle import LoginPolicy, LoginThrottle
 from server.auth.tickets import TicketBook
-from server.auth.tokens import TokenIssuer, load_or_create_signing_key
 from server.config import Settings
+from server.errors import ConfigurationError
 from server.http import applications, auth, health, interviews, jobs, sockets, users
 from server.http.errors import EXCEPTION_HANDLERS
 from server.http.middleware import (
@@ -33,7 +34,7 @@ from server.services import Services
 from server.sessions.manager import SessionManager
 from server.sessions.persistence import EventWriter
 from server.store import migrations
-from server.store.blobs import LocalBlobStore
+from server.store.blobs import open_blob_store
 from server.store.database import open_pool
 from server.store.embedded import DataDirectoryLock, EmbeddedPostgres
 
@@ -88,13 +89,21 @@ def create_app(settings: Settings) -> Starlette:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         async with open_database(settings) as dsn:
             pool = await open_pool(dsn, settings)
+            identity: IdentityProvider | None = None
             try:
                 async with pool.acquire() as conn:
                     await migrations.prepare_database(conn, settings)
-                key = await anyio.to_thread.run_sync(
-                    load_or_create_signing_key, settings.data_dir / "jwt_signing_key.pem"
-                )
-                blobs = LocalBlobStore(settings.data_dir / "blobs")
+                try:
+                    identity = await open_identity_provider(settings, pool)
+                except ConfigurationError as exc:
+                    # One plain line saying what is wrong, before uvicorn's traceback.
+                    print(f"openhire: {exc}", file=sys.stderr, flush=True)
+                    raise
+                try:
+                    blobs = await open_blob_store(settings)
+                except ConfigurationError as exc:
+                    print(f"openhire: {exc}", file=sys.stderr, flush=True)
+                    raise
                 interviewer = create_interviewer(settings)
                 writer = EventWriter(pool, blobs)
                 writer.start()
@@ -102,9 +111,7 @@ def create_app(settings: Settings) -> Starlette:
                 app.state.services = Services(
                     settings=settings,
                     pool=pool,
-                    tokens=TokenIssuer(
-                        key, issuer=settings.jwt_issuer, ttl_s=settings.access_token_ttl_s
-                    ),
+                    identity=identity,
                     blobs=blobs,
                     login_throttle=LoginThrottle(
                         LoginPolicy(
@@ -122,6 +129,7 @@ def create_app(settings: Settings) -> Starlette:
                     "server.ready",
                     database="embedded" if settings.embedded_database else "external",
                     data_dir=str(settings.data_dir),
+                    identity=identity.name,
                     interviewer=interviewer.name,
                     restored_sessions=restored,
                 )
@@ -143,6 +151,8 @@ def create_app(settings: Settings) -> Starlette:
                     await interviewer.aclose()
                     await blobs.close()
             finally:
+                if identity is not None:
+                    await identity.aclose()
                 await pool.close()
 
     async def openapi(request: Request) -> JSONResponse:

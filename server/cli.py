@@ -20,6 +20,12 @@ def serve(settings: Settings) -> int:
 
     from server.app import create_app
 
+    if settings.database_url is not None:
+        from server.store.database import wait_for_database
+
+        # Checked here, before uvicorn, so that an unreachable or misconfigured database
+        # ends the process with one line naming the host, not a traceback from the lifespan.
+        asyncio.run(wait_for_database(settings.database_url, settings))
     app = create_app(settings)
     config = uvicorn.Config(
         app,

@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from server.errors import ConfigurationError
 
@@ -22,11 +23,18 @@ _FALSE = {"0", "false", "no", "off", ""}
 class Settings:
     # Where the embedded database, the signing key and local blobs live.
     data_dir: Path = Path(".openhire")
-    # Unset: an embedded PostgreSQL in data_dir. Set: that database.
-    database_url: str | None = None
-    # Connection pool bounds for asyncpg.
+    # Unset: an embedded PostgreSQL in data_dir. Set: that database. It may carry a password:
+    # kept out of repr, and never logged (server.store.database.describe_dsn names the host).
+    database_url: str | None = field(default=None, repr=False)
+    # Connection pool bounds for asyncpg: at most `database_pool_max` connections per process.
     database_pool_min: int = 1
     database_pool_max: int = 10
+    # Prepared statements cached per connection. None: 1024, or 0 behind a transaction pooler
+    # (port 6543 or ?pgbouncer=true in the URL), which cannot keep prepared statements.
+    database_statement_cache: int | None = None
+    # How long start-up waits for the database to answer (retrying a refused connection or a
+    # database still starting), and how long one connection attempt may take at any time.
+    database_connect_timeout_s: float = 5.0
     host: str = "127.0.0.1"
     port: int = 8000
     # Comma-separated origins allowed by CORS; none by default.
@@ -59,9 +67,10 @@ class Settings:
     # Directory of the SQL migrations; default: supabase/migrations of the source tree.
     migrations_dir: Path | None = None
     # Kept for later issues: named here so the whole interface lives in one place.
+    # Set: sign-up, log-in and tokens are Supabase Auth's (see check_supabase_settings).
     supabase_url: str | None = None
-    supabase_service_role_key: str | None = None
-    supabase_jwt_secret: str | None = None
+    supabase_service_role_key: str | None = field(default=None, repr=False)
+    supabase_jwt_secret: str | None = field(default=None, repr=False)
     openai_api_key: str | None = field(default=None, repr=False)
     openai_base_url: str | None = None
     model: str = "gpt-4o-mini"
@@ -84,11 +93,34 @@ class Settings:
         env = {k: v for k, v in environ.items() if v != ""}
         database_url = env.get("DATABASE_URL")
         port = _int(env, "OPENHIRE_PORT", 8000)
-        return cls(
+        pool_min = _int(env, "OPENHIRE_DB_POOL_MIN", 1)
+        pool_max = _int(env, "OPENHIRE_DB_POOL_MAX", 10)
+        if pool_max < 1 or not 0 <= pool_min <= pool_max:
+            raise ConfigurationError(
+                "OPENHIRE_DB_POOL_MIN and OPENHIRE_DB_POOL_MAX must satisfy"
+                f" 0 <= min <= max and max >= 1, got min={pool_min}, max={pool_max}"
+            )
+        statement_cache = (
+            _int(env, "OPENHIRE_DB_STATEMENT_CACHE", 0)
+            if "OPENHIRE_DB_STATEMENT_CACHE" in env
+            else None
+        )
+        if statement_cache is not None and statement_cache < 0:
+            raise ConfigurationError(
+                f"OPENHIRE_DB_STATEMENT_CACHE must be 0 or more, got {statement_cache}"
+            )
+        connect_timeout = _float(env, "OPENHIRE_DB_CONNECT_TIMEOUT", 5.0)
+        if not connect_timeout > 0:
+            raise ConfigurationError(
+                f"OPENHIRE_DB_CONNECT_TIMEOUT must be more than 0 seconds, got {connect_timeout}"
+            )
+        settings = cls(
             data_dir=Path(env.get("OPENHIRE_DATA_DIR", ".openhire")),
             database_url=database_url,
-            database_pool_min=_int(env, "OPENHIRE_DB_POOL_MIN", 1),
-            database_pool_max=_int(env, "OPENHIRE_DB_POOL_MAX", 10),
+            database_pool_min=pool_min,
+            database_pool_max=pool_max,
+            database_statement_cache=statement_cache,
+            database_connect_timeout_s=connect_timeout,
             host=env.get("OPENHIRE_HOST", "127.0.0.1"),
             port=port,
             cors_origins=tuple(
@@ -114,6 +146,64 @@ class Settings:
             openai_base_url=env.get("OPENAI_BASE_URL"),
             model=env.get("OPENHIRE_MODEL", "gpt-4o-mini"),
             redis_url=env.get("REDIS_URL"),
+        )
+        check_supabase_settings(settings)
+        return settings
+
+
+def check_supabase_settings(settings: Settings) -> None:
+    """Refuse a Supabase configuration that cannot work, before anything is started.
+
+    Supabase Auth writes its users into ``auth.users`` of the project's own database, and
+    ``public.users`` points at them: with ``SUPABASE_URL`` set, ``DATABASE_URL`` must be that
+    database, never the embedded one. What needs the network (is the URL Supabase, is the key
+    accepted) is checked when the identity provider opens.
+    """
+    url = settings.supabase_url
+    if url is None:
+        for name, value in (
+            ("SUPABASE_SERVICE_ROLE_KEY", settings.supabase_service_role_key),
+            ("SUPABASE_JWT_SECRET", settings.supabase_jwt_secret),
+        ):
+            if value is not None:
+                raise ConfigurationError(
+                    f"{name} is set but SUPABASE_URL is not: set SUPABASE_URL to the project URL"
+                    " (https://<project-ref>.supabase.co), or unset both"
+                )
+        return
+    parsed = urlsplit(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigurationError(
+            "SUPABASE_URL must be an http(s) URL like https://<project-ref>.supabase.co,"
+            f" got {url!r}"
+        )
+    if parsed.query or parsed.fragment or parsed.username or parsed.password:
+        raise ConfigurationError(
+            "SUPABASE_URL must be the bare project URL (https://<project-ref>.supabase.co),"
+            " without credentials, query or fragment"
+        )
+    if parsed.path.rstrip("/").endswith(("/auth/v1", "/rest/v1", "/storage/v1")):
+        raise ConfigurationError(
+            f"SUPABASE_URL must be the project URL without an API path: got {url!r}, expected"
+            " https://<project-ref>.supabase.co"
+        )
+    if not settings.supabase_service_role_key:
+        raise ConfigurationError(
+            "SUPABASE_URL is set but SUPABASE_SERVICE_ROLE_KEY is not: set it to the project's"
+            " secret key (sb_secret_...) or legacy service_role key, from Project Settings > API"
+            " Keys"
+        )
+    if settings.database_url is None:
+        raise ConfigurationError(
+            "SUPABASE_URL is set but DATABASE_URL is not: Supabase Auth keeps its users in the"
+            " project's database, so OpenHire must use that database too; set DATABASE_URL to"
+            " the project's connection string (Connect > Session pooler or Direct connection)"
+        )
+    secret = settings.supabase_jwt_secret
+    if secret is not None and len(secret.encode()) < 32:
+        raise ConfigurationError(
+            "SUPABASE_JWT_SECRET is shorter than 32 bytes: it must be the project's legacy JWT"
+            " secret, as shown under Project Settings > JWT Keys"
         )
 
 

@@ -42,3 +42,14 @@ def configure_logging(level: str = "info", fmt: str = "console") -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+    error_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _ConfigurationTraceback) for f in error_log.filters):
+        error_log.addFilter(_ConfigurationTraceback())
+
+
+class _ConfigurationTraceback(logging.Filter):
+    """A start-up refused for its configuration has already said why in one line
+    (``openhire: ...``); uvicorn would follow it with the lifespan's whole traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "server.errors.ConfigurationError:" not in record.getMessage()

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import HTTPConnection
 
+from server.auth.provider import IdentityProvider
 from server.auth.throttle import LoginThrottle
 from server.auth.tickets import TicketBook
-from server.auth.tokens import TokenIssuer
 from server.config import Settings
 from server.store.blobs import BlobStore
 from server.store.database import Pool
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 class Services:
     settings: Settings
     pool: Pool
-    tokens: TokenIssuer
+    identity: IdentityProvider
     blobs: BlobStore
     login_throttle: LoginThrottle
     tickets: TicketBook

@@ -1,8 +1,23 @@
 """Shared fixtures: a real OpenHire server, started as `openhire serve` in a subprocess on a
-free loopback port with its own embedded PostgreSQL, and real httpx clients against it."""
+free loopback port, and real httpx clients against it.
+
+Every test that uses a server runs once per database backend, and its id says which:
+
+- ``[embedded]``: each server starts its own PostgreSQL in its data directory (the default);
+- ``[external]``: each server gets a fresh database of its own, created in the PostgreSQL named
+  by ``OPENHIRE_TEST_DATABASE_URL`` (an admin URL, for example
+  ``postgresql://postgres@127.0.0.1:5432/test``) and dropped after it, and runs with
+  ``DATABASE_URL`` pointing at it. Only when that variable is set; ``.ci/run`` sets it.
+
+Tests about the embedded PostgreSQL itself are marked ``embedded_only`` and get no
+``[external]`` run. With ``CI=true``, an external database that cannot be reached fails the
+run instead of skipping it.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import os
 import secrets
 import shutil
@@ -12,16 +27,142 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import httpx
 import pytest
 
+from server.store.database import describe_dsn
+
 ROOT = Path(__file__).resolve().parents[1]
 OPENHIRE = [sys.executable, "-m", "server.cli"]
+TEST_DATABASE_URL_VAR = "OPENHIRE_TEST_DATABASE_URL"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+T = TypeVar("T")
+
+
+def external_admin_url() -> str | None:
+    return os.environ.get(TEST_DATABASE_URL_VAR) or None
+
+
+BACKENDS = ["embedded", "external"] if external_admin_url() else ["embedded"]
+
+
+def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to completion from synchronous code, even code called from inside an
+    async test (whose loop is running): in a thread with a loop of its own."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
+
+
+def run_admin_sql(url: str, *statements: str) -> None:
+    async def run() -> None:
+        conn = await asyncpg.connect(url, timeout=10)
+        try:
+            for statement in statements:
+                await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    run_async(run)
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server, user and options as ``url``, another database."""
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+class DatabaseBackend:
+    """Where the servers of a test keep their data: "embedded" (a PostgreSQL per data
+    directory, started by the server) or "external" (a fresh database per data directory, in
+    the PostgreSQL at OPENHIRE_TEST_DATABASE_URL; a server restarted on the same data directory
+    finds the same database)."""
+
+    def __init__(self, name: str, admin_url: str | None = None) -> None:
+        self.name = name
+        self.admin_url = admin_url
+        self._databases: dict[Path, str] = {}
+
+    @property
+    def external(self) -> bool:
+        return self.admin_url is not None
+
+    def url_for(self, data_dir: Path) -> str | None:
+        """DATABASE_URL for a server on ``data_dir``: None for the embedded database."""
+        if self.admin_url is None:
+            return None
+        key = data_dir.resolve()
+        if key not in self._databases:
+            name = f"openhire_t_{uuid.uuid4().hex[:16]}"
+            run_admin_sql(self.admin_url, f'create database "{name}"')
+            self._databases[key] = with_database(self.admin_url, name)
+        return self._databases[key]
+
+    def release(self, data_dir: Path) -> None:
+        url = self._databases.pop(data_dir.resolve(), None)
+        if url is not None and self.admin_url is not None:
+            name = urlsplit(url).path.lstrip("/")
+            run_admin_sql(self.admin_url, f'drop database if exists "{name}" with (force)')
+
+    def release_all(self) -> None:
+        for data_dir in list(self._databases):
+            self.release(data_dir)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # Every test that reaches a server through its fixtures runs on each backend; one that is
+    # about the embedded PostgreSQL itself (marker embedded_only) on that one alone.
+    if "database_backend" not in metafunc.fixturenames:
+        return
+    names = ["embedded"] if metafunc.definition.get_closest_marker("embedded_only") else BACKENDS
+    metafunc.parametrize("database_backend", names, indirect=True, scope="session", ids=names)
+
+
+@pytest.fixture(scope="session")
+def database_backend(request: pytest.FixtureRequest) -> Iterator[DatabaseBackend]:
+    if request.param == "embedded":
+        yield DatabaseBackend("embedded")
+        return
+    admin_url = external_admin_url()
+    assert admin_url is not None
+    require_usable(admin_url)
+    backend = DatabaseBackend("external", admin_url)
+    yield backend
+    backend.release_all()
+
+
+@pytest.fixture
+def external_database_url() -> str:
+    """OPENHIRE_TEST_DATABASE_URL, for tests about a plain (non-embedded) PostgreSQL as such.
+    Unset: skipped with a reason, except in CI, where it is a failure."""
+    url = external_admin_url()
+    if url is None:
+        message = f"{TEST_DATABASE_URL_VAR} is not set: no external PostgreSQL to test against"
+        if IN_CI:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    require_usable(url)
+    return url
+
+
+def require_usable(admin_url: str) -> None:
+    """Skip (fail in CI) with one line, naming the host but never the password, when the
+    external PostgreSQL cannot be used."""
+    try:
+        run_admin_sql(admin_url, "select 1")
+    except Exception as exc:
+        message = (
+            f"{TEST_DATABASE_URL_VAR} is set, but the PostgreSQL at {describe_dsn(admin_url)}"
+            f" cannot be used: {type(exc).__name__}: {exc}"
+        )
+        if IN_CI:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
 
 
 def free_port() -> int:
@@ -32,21 +173,32 @@ def free_port() -> int:
 
 @dataclass
 class ServerProcess:
-    """One `openhire serve` process; can be stopped, killed and started again on its data."""
+    """One `openhire serve` process; can be stopped, killed and started again on its data.
+
+    With ``database_url`` it runs against that database (DATABASE_URL); without, against an
+    embedded PostgreSQL in its data directory."""
 
     data_dir: Path
     port: int = field(default_factory=free_port)
     env_overrides: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    database_url: str | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+    @property
     def dsn(self) -> str:
-        """The embedded PostgreSQL's DSN (unix socket in the data directory)."""
+        """The database the server uses: DATABASE_URL, or the embedded PostgreSQL's (unix
+        socket in the data directory)."""
+        if self.database_url is not None:
+            return self.database_url
         return f"postgresql://postgres@/postgres?host={self.data_dir.resolve() / 'postgres'}"
 
     def env(self) -> dict[str, str]:
@@ -64,6 +216,8 @@ class ServerProcess:
             OPENHIRE_DEMO="0",
             OPENHIRE_LOG_FORMAT="json",
         )
+        if self.database_url is not None:
+            env["DATABASE_URL"] = self.database_url
         env.update(self.env_overrides)
         return env
 
@@ -129,15 +283,26 @@ def stop_leftover_postgres(data_dir: Path) -> None:
         time.sleep(0.05)
 
 
+def new_server(database_backend: DatabaseBackend, data_dir: Path, **env: str) -> ServerProcess:
+    """A server (not started) on ``data_dir`` and the backend's database for it; release it
+    with ``database_backend.release(data_dir)`` once stopped."""
+    return ServerProcess(
+        data_dir=data_dir, database_url=database_backend.url_for(data_dir), env_overrides=env
+    )
+
+
 @pytest.fixture
-def make_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """Factory for servers of a test's own (restart, lock and seed tests)."""
+def make_server(
+    tmp_path_factory: pytest.TempPathFactory, database_backend: DatabaseBackend
+) -> Iterator[Any]:
+    """Factory for servers of a test's own (restart, lock and seed tests). A server made on
+    the data directory of an earlier one uses the same database."""
     made: list[ServerProcess] = []
 
     def make(data_dir: Path | None = None, **env: str) -> ServerProcess:
         if data_dir is None:
             data_dir = tmp_path_factory.mktemp("srv") / "data"
-        server = ServerProcess(data_dir=data_dir, env_overrides=env)
+        server = new_server(database_backend, data_dir, **env)
         made.append(server)
         return server
 
@@ -146,20 +311,29 @@ def make_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         if server.proc is not None:
             server.stop()
         stop_leftover_postgres(server.data_dir)
+    for server in made:
+        database_backend.release(server.data_dir)
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, database_backend: DatabaseBackend
+) -> Iterator[ServerProcess]:
     """The server most tests share; tests keep apart by creating their own accounts."""
-    srv = ServerProcess(data_dir=tmp_path_factory.mktemp("shared") / "data")
+    srv = new_server(database_backend, tmp_path_factory.mktemp("shared") / "data")
     srv.start()
     yield srv
     if srv.proc is not None:
         # Ctrl-C: uvicorn shuts down gracefully, then re-raises SIGINT: exit status 130.
         code = srv.stop()
         assert code == 130, srv.output()
-        assert "embedded_postgres.stopped" in srv.output()
+        if srv.embedded:
+            assert "embedded_postgres.stopped" in srv.output()
+        else:
+            # With DATABASE_URL no PostgreSQL of its own is started (or stopped).
+            assert "embedded_postgres" not in srv.output()
     stop_leftover_postgres(srv.data_dir)
+    database_backend.release(srv.data_dir)
     shutil.rmtree(srv.data_dir, ignore_errors=True)
 
 

@@ -1,9 +1,11 @@
 """The database underneath: migrations, persistence across restarts and crashes, the data
-directory lock, file modes, demo data, a clean Ctrl-C, and migrations on a plain PostgreSQL."""
+directory lock, file modes, demo data, a clean Ctrl-C, and migrations on a plain PostgreSQL.
+
+Tests that take a server run on both backends (see tests/conftest.py); those about the embedded
+PostgreSQL's own processes and lock are marked embedded_only."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import stat
@@ -19,20 +21,28 @@ import pytest
 
 from server.config import Settings
 from server.store import migrations
-from tests.conftest import OPENHIRE, ROOT, ServerProcess, free_port, job_payload, unique_email
+from tests.conftest import (
+    OPENHIRE,
+    ROOT,
+    DatabaseBackend,
+    ServerProcess,
+    free_port,
+    job_payload,
+    run_admin_sql,
+    unique_email,
+    with_database,
+)
 
 MIGRATIONS = sorted((ROOT / "supabase" / "migrations").glob("*.sql"))
 DEMO_PASSWORD = "openhire-demo"
 DEMO_RECRUITER = "recruiter@demo.openhire.dev"
 DEMO_CANDIDATE = "candidate@demo.openhire.dev"
-# The machine's own PostgreSQL, for the "any PostgreSQL" check.
-SYSTEM_POSTGRES = os.environ.get(
-    "OPENHIRE_TEST_SYSTEM_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 
 
-def run_cli(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = ServerProcess(data_dir=data_dir).env()
+def run_cli(
+    data_dir: Path, *args: str, database_url: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    environ = ServerProcess(data_dir=data_dir, database_url=database_url).env()
     environ.update(env)
     return subprocess.run(
         [*OPENHIRE, *args],
@@ -131,14 +141,31 @@ def start_in_own_session(server: ServerProcess, timeout: float = 60.0) -> None:
 # --- migrations -----------------------------------------------------------------------------
 
 
-async def test_migrate_applies_pending_files_once(make_server, tmp_path: Path) -> None:
+async def test_migrate_applies_pending_files_once(
+    make_server, database_backend: DatabaseBackend, tmp_path: Path
+) -> None:
+    # [external]: `openhire migrate` with DATABASE_URL naming a fresh database.
     data_dir = tmp_path / "data"
-    first = run_cli(data_dir, "migrate")
+    database_url = database_backend.url_for(data_dir)
+    first = run_cli(data_dir, "migrate", database_url=database_url)
     assert first.returncode == 0, first.stderr
     versions = [p.name.split("_", 1)[0] for p in MIGRATIONS]
     assert f"applied {len(MIGRATIONS)} migration(s): {', '.join(versions)}" in first.stdout
+    if database_url is not None:
+        # Checked straight away (an embedded database stops with `migrate`; see below).
+        conn = await asyncpg.connect(database_url)
+        try:
+            recorded = await conn.fetch(
+                "select version from supabase_migrations.schema_migrations order by version"
+            )
+            assert [r["version"] for r in recorded] == versions
+            for table in ("users", "jobs", "applications", "interviews", "interview_events"):
+                assert await conn.fetchval("select to_regclass($1) is not null", f"public.{table}")
+        finally:
+            await conn.close()
+        assert not (data_dir / "postgres").exists()  # no embedded PostgreSQL was started
 
-    again = run_cli(data_dir, "migrate")
+    again = run_cli(data_dir, "migrate", database_url=database_url)
     assert again.returncode == 0, again.stderr
     assert "up to date" in again.stdout
     assert "migrations.applied" not in again.stderr
@@ -217,11 +244,16 @@ def test_data_and_keys_survive_a_restart_and_are_owner_only(make_server) -> None
     key = srv.data_dir / "jwt_signing_key.pem"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     assert key.stat().st_uid == os.geteuid()
-    assert stat.S_IMODE((srv.data_dir / "postgres").stat().st_mode) == 0o700
-    assert stat.S_IMODE((srv.data_dir / "openhire.lock").stat().st_mode) == 0o600
+    if srv.embedded:
+        assert stat.S_IMODE((srv.data_dir / "postgres").stat().st_mode) == 0o700
+        assert stat.S_IMODE((srv.data_dir / "openhire.lock").stat().st_mode) == 0o600
+    else:
+        # No embedded cluster, so no cluster directory and no lock guarding one.
+        assert not (srv.data_dir / "postgres").exists()
     assert stat.S_IMODE((srv.data_dir / "blobs").stat().st_mode) == 0o700
 
 
+@pytest.mark.embedded_only  # the lock guards the embedded cluster; its processes are checked
 def test_second_server_on_the_same_data_dir_fails_fast_and_a_killed_server_recovers(
     make_server,
 ) -> None:
@@ -266,6 +298,7 @@ def test_second_server_on_the_same_data_dir_fails_fast_and_a_killed_server_recov
 # --- demo data and Ctrl-C -------------------------------------------------------------------
 
 
+@pytest.mark.embedded_only  # Ctrl-C must stop the embedded cluster's processes; checked here
 async def test_demo_data_ctrl_c_and_no_duplicates_on_restart(make_server) -> None:
     srv = make_server(OPENHIRE_DEMO="1")
     start_in_own_session(srv)
@@ -381,73 +414,55 @@ def test_settings_read_database_url() -> None:
     assert custom.data_dir == Path("/srv/openhire")
 
 
-async def test_migrations_apply_to_a_plain_postgresql() -> None:
-    try:
-        admin = await asyncpg.connect(SYSTEM_POSTGRES, timeout=5)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        pytest.skip(f"no PostgreSQL reachable at {SYSTEM_POSTGRES}: {exc!r}")
+async def test_migrations_apply_to_a_plain_postgresql(external_database_url: str) -> None:
+    """The migrations, step by step, on a fresh database of OPENHIRE_TEST_DATABASE_URL's
+    PostgreSQL (the machine's PostgreSQL 15 in CI, the version Supabase runs). The roles the
+    bootstrap creates are cluster-wide and stay: other databases of that cluster (the
+    [external] servers) use them too."""
     name = f"openhire_test_{uuid.uuid4().hex[:12]}"
-    roles = ("anon", "authenticated", "service_role")
+    run_admin_sql(external_database_url, f'create database "{name}"')
     try:
-        existing_roles = {
-            r["rolname"]
-            for r in await admin.fetch(
-                "select rolname from pg_roles where rolname = any($1::text[])", list(roles)
-            )
-        }
-        await admin.execute(f'create database "{name}"')
+        conn = await asyncpg.connect(with_database(external_database_url, name))
         try:
-            conn = await asyncpg.connect(SYSTEM_POSTGRES.rsplit("/", 1)[0] + "/" + name)
-            try:
-                assert await migrations.bootstrap_supabase_objects(conn) is True
-                applied = await migrations.apply_migrations(
-                    conn, migrations.default_migrations_dir()
-                )
-                assert applied == [p.name[:14] for p in MIGRATIONS]
-                # Twice: nothing to do.
-                assert await migrations.bootstrap_supabase_objects(conn) is False
-                assert (
-                    await migrations.apply_migrations(conn, migrations.default_migrations_dir())
-                    == []
-                )
-                recorded = await conn.fetchval(
-                    "select count(*) from supabase_migrations.schema_migrations"
-                )
-                assert recorded == len(MIGRATIONS)
-                tables = await conn.fetch(
-                    "select c.relname, c.relrowsecurity from pg_class c"
-                    " join pg_namespace n on n.oid = c.relnamespace"
-                    " where n.nspname = 'public' and c.relkind in ('r', 'p')"
-                )
-                assert {t["relname"] for t in tables} >= {
-                    "users",
-                    "jobs",
-                    "applications",
-                    "interviews",
-                    "interview_events",
-                    "interview_artifacts",
-                }
-                assert all(t["relrowsecurity"] for t in tables), tables
-                # The seed applies there too, and RLS works as on the embedded database.
-                seed = ROOT / "supabase" / "seed.sql"
-                await migrations.apply_seed(conn, seed)
-                await migrations.apply_seed(conn, seed)
+            assert await conn.fetchval("select to_regclass('auth.users')") is None
+            assert await migrations.bootstrap_supabase_objects(conn) is True
+            applied = await migrations.apply_migrations(conn, migrations.default_migrations_dir())
+            assert applied == [p.name[:14] for p in MIGRATIONS]
+            # Twice: nothing to do.
+            assert await migrations.bootstrap_supabase_objects(conn) is False
+            assert (
+                await migrations.apply_migrations(conn, migrations.default_migrations_dir()) == []
+            )
+            recorded = await conn.fetchval(
+                "select count(*) from supabase_migrations.schema_migrations"
+            )
+            assert recorded == len(MIGRATIONS)
+            tables = await conn.fetch(
+                "select c.relname, c.relrowsecurity from pg_class c"
+                " join pg_namespace n on n.oid = c.relnamespace"
+                " where n.nspname = 'public' and c.relkind in ('r', 'p')"
+            )
+            assert {t["relname"] for t in tables} >= {
+                "users",
+                "jobs",
+                "applications",
+                "interviews",
+                "interview_events",
+                "interview_artifacts",
+            }
+            assert all(t["relrowsecurity"] for t in tables), tables
+            # The seed applies there too, and RLS works as on the embedded database.
+            seed = ROOT / "supabase" / "seed.sql"
+            await migrations.apply_seed(conn, seed)
+            await migrations.apply_seed(conn, seed)
+            assert await conn.fetchval("select count(*) from public.jobs") == 1
+            async with conn.transaction():
+                await conn.execute("set local role anon")
                 assert await conn.fetchval("select count(*) from public.jobs") == 1
-                async with conn.transaction():
-                    await conn.execute("set local role anon")
-                    assert await conn.fetchval("select count(*) from public.jobs") == 1
-                    with pytest.raises(asyncpg.InsufficientPrivilegeError):
-                        async with conn.transaction():
-                            await conn.fetch("select * from public.users")
-            finally:
-                await conn.close()
+                with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                    async with conn.transaction():
+                        await conn.fetch("select * from public.users")
         finally:
-            await admin.execute(f'drop database if exists "{name}" with (force)')
-            # Leave the machine's cluster as it was found.
-            for role in roles:
-                if role not in existing_roles:
-                    # If in use elsewhere meanwhile, it stays: a harmless nologin role.
-                    with contextlib.suppress(asyncpg.PostgresError):
-                        await admin.execute(f"drop role if exists {role}")
+            await conn.close()
     finally:
-        await admin.close()
+        run_admin_sql(external_database_url, f'drop database if exists "{name}" with (force)')

@@ -1008,3 +1008,36 @@ async def test_artifacts_have_signed_urls_that_work_without_a_token_and_resist_t
     finally:
         await close_clients(iv)
         await close_clients(other)
+
+
+async def test_artifacts_since_an_offset_are_only_the_newer_ones(server: ServerProcess) -> None:
+    # A live view asks for the newest snapshot only, not the whole list every time.
+    iv = await new_interview(server)
+    try:
+        session = await CandidateSession.open(iv.candidate, iv.id)
+        await session.next_question()
+        first = await session.screenshot(jpeg(64, 48))
+        assert first["type"] == "ack", first
+        await asyncio.sleep(1.1)  # one screenshot a second at most
+        second = await session.screenshot(jpeg(80, 60))
+        assert second["type"] == "ack", second
+
+        async def offsets(**params: Any) -> list[int]:
+            resp = await iv.recruiter.get(f"/interviews/{iv.id}/artifacts", params=params)
+            assert resp.status_code == 200, resp.text
+            return [a["event_offset"] for a in resp.json()["items"]]
+
+        both = [first["offset"], second["offset"]]
+        assert await offsets() == both
+        assert await offsets(since=0) == both
+        assert await offsets(since=first["offset"] - 1) == both
+        assert await offsets(since=first["offset"]) == [second["offset"]]
+        assert await offsets(since=second["offset"]) == []
+        assert await offsets(since=2**63 - 1) == []
+        for bad in ("-1", "x", str(2**63), "1.5"):
+            resp = await iv.recruiter.get(f"/interviews/{iv.id}/artifacts", params={"since": bad})
+            assert resp.status_code == 422, (bad, resp.text)
+            assert error_code(resp) == "validation_failed"
+        await session.close()
+    finally:
+        await close_clients(iv)

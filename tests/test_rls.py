@@ -1,21 +1,26 @@
 """Row-level security, tested in PostgreSQL itself as Supabase uses it: the rows are made through
 the HTTP API, then each check switches to the `authenticated` (or `anon`) role with a user's JWT
-claims set, inside a transaction that is rolled back afterwards."""
+claims set, inside a transaction that is rolled back afterwards. Storage objects are inserted as
+`service_role`, as the Storage API does with the service key. docs/security.md lists the rules."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
+import tomllib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import ServerProcess, job_payload, unique_email
+from server.store import migrations
+from tests.conftest import ROOT, ServerProcess, job_payload, unique_email
 
 PUBLIC_TABLES = {
     "users",
@@ -41,6 +46,8 @@ class World:
     c1_open1: str
     c1_open2: str
     c2_open1: str  # rejected by r1
+    i_c1_open1: str  # interview of c1_open1, scheduled by r1
+    i_c1_open2: str  # interview of c1_open2, scheduled by r2
 
     def u(self, name: str) -> uuid.UUID:
         return uuid.UUID(getattr(self, name))
@@ -91,8 +98,28 @@ def world(server: ServerProcess) -> Iterator[World]:
             f"/applications/{c2_open1}", json={"status": "rejected"}, headers=h_r1
         )
         assert rejected.status_code == 200, rejected.text
+
+        def schedule(headers: dict[str, str], application_id: str) -> str:
+            resp = http.post(f"/applications/{application_id}/interviews", json={}, headers=headers)
+            assert resp.status_code == 201, resp.text
+            return str(resp.json()["id"])
+
+        i_c1_open1, i_c1_open2 = schedule(h_r1, c1_open1), schedule(h_r2, c1_open2)
         yield World(
-            r1, r2, c1, c2, c3, open1, closed1, open2, closed2, c1_open1, c1_open2, c2_open1
+            r1,
+            r2,
+            c1,
+            c2,
+            c3,
+            open1,
+            closed1,
+            open2,
+            closed2,
+            c1_open1,
+            c1_open2,
+            c2_open1,
+            i_c1_open1,
+            i_c1_open2,
         )
 
 
@@ -473,3 +500,517 @@ async def test_interviews_are_read_only_and_private(conn: asyncpg.Connection, wo
         for table in ("interviews", "interview_events", "interview_artifacts"):
             async with refused(NO_PRIVILEGE), conn.transaction():
                 await conn.fetch(f"select * from public.{table}")
+
+
+async def test_events_and_artifacts_follow_their_interview(
+    conn: asyncpg.Connection, world: World
+) -> None:
+    """Two interviews of one candidate with two recruiters: each recruiter reads only the log
+    and artifacts of the interview for their own job, the candidate both, others none."""
+    i1, i2 = world.u("i_c1_open1"), world.u("i_c1_open2")
+    async with rolled_back(conn):
+        for interview in (i1, i2):
+            await conn.execute(
+                'insert into public.interview_events (interview_id, "offset", kind)'
+                " values ($1, 1, 'started'), ($1, 2, 'question')",
+                interview,
+            )
+            await conn.execute(
+                "insert into public.interview_artifacts (interview_id, kind, blob_key,"
+                " content_type, size_bytes) values ($1, 'screenshot', $2, 'image/jpeg', 10)",
+                interview,
+                f"screenshots/{interview}/000002.jpg",
+            )
+        mine = [i1, i2]
+        for user, visible in (
+            (world.c1, {world.i_c1_open1, world.i_c1_open2}),
+            (world.r1, {world.i_c1_open1}),
+            (world.r2, {world.i_c1_open2}),
+            (world.c2, set()),
+            (world.c3, set()),
+        ):
+            await become(conn, user)
+            for table in ("interview_events", "interview_artifacts"):
+                assert (
+                    await ids(
+                        conn,
+                        f"select interview_id from public.{table}"
+                        " where interview_id = any($1::uuid[])",
+                        mine,
+                    )
+                    == visible
+                ), (user, table)
+            assert (
+                await ids(conn, "select id from public.interviews where id = any($1::uuid[])", mine)
+                == visible
+            ), user
+            # Every row of the log the candidate or recruiter reads is one of theirs.
+            assert (
+                await conn.fetchval(
+                    "select count(*) from public.interview_events e"
+                    " join public.interviews i on i.id = e.interview_id"
+                    " where $1 not in (i.candidate_id, i.recruiter_id)",
+                    uuid.UUID(user),
+                )
+                == 0
+            )
+        await become(conn, None, role="anon")
+        for table in ("interview_events", "interview_artifacts"):
+            async with refused(NO_PRIVILEGE), conn.transaction():
+                await conn.fetch(f"select interview_id from public.{table}")
+
+
+async def test_recruiters_cannot_forge_a_jobs_dates_or_id(
+    conn: asyncpg.Connection, world: World
+) -> None:
+    """A job's id and dates are the server's: writing them directly would let a recruiter pin a
+    job to the top of everyone's listing."""
+    async with acting_as(conn, world.r1):
+        for column, value in (
+            ("created_at", "now() + interval '10 years'"),
+            ("updated_at", "now() - interval '1 year'"),
+            ("id", "gen_random_uuid()"),
+        ):
+            async with refused(NO_PRIVILEGE), conn.transaction():
+                await conn.execute(
+                    f"update public.jobs set {column} = {value} where id = $1", world.u("open1")
+                )
+        async with refused(NO_PRIVILEGE), conn.transaction():
+            await conn.execute(
+                "insert into public.jobs (recruiter_id, title, description, job_type,"
+                " interview_plan, created_at) values ($1, 'x', 'x', 'contract', '{}',"
+                " now() + interval '10 years')",
+                world.u("r1"),
+            )
+        # What the API lets a recruiter change, they still may.
+        assert (
+            await conn.fetchval(
+                "update public.jobs set title = 'Renamed', status = 'closed' where id = $1"
+                " returning title",
+                world.u("open1"),
+            )
+            == "Renamed"
+        )
+
+
+# --- Supabase Storage -----------------------------------------------------------------------
+
+BUCKETS = ("resumes", "screenshots")
+UUID_TEXT = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+INSERT_OBJECT = (
+    "insert into storage.objects (bucket_id, name, owner_id, metadata)"
+    " values ($1, $2, $3, $4::jsonb) returning id"
+)
+
+
+def storage_world(world: World) -> dict[str, tuple[str, str]]:
+    """The objects the server would store for the world: its blob keys split into bucket and
+    name, by what they are."""
+    keys = {
+        "resume_c1_open1": f"resumes/{world.c1_open1}/resume.pdf",
+        "resume_c1_open2": f"resumes/{world.c1_open2}/resume.pdf",
+        "resume_c2_open1": f"resumes/{world.c2_open1}/resume.pdf",
+        "shot_i1_1": f"screenshots/{world.i_c1_open1}/000001.jpg",
+        "shot_i1_2": f"screenshots/{world.i_c1_open1}/000002.png",
+        "shot_i2_1": f"screenshots/{world.i_c1_open2}/000001.jpg",
+    }
+    return {label: (key.split("/", 1)[0], key.split("/", 1)[1]) for label, key in keys.items()}
+
+
+async def put_objects(conn: asyncpg.Connection, objects: list[tuple[str, str]]) -> None:
+    """As the Storage API does with the service role key: service_role, which bypasses RLS."""
+    await become(conn, None, role="service_role")
+    for bucket, name in objects:
+        content_type = "application/pdf" if bucket == "resumes" else "image/jpeg"
+        await conn.fetchval(
+            INSERT_OBJECT, bucket, name, None, json.dumps({"mimetype": content_type})
+        )
+
+
+async def visible_objects(conn: asyncpg.Connection, objects: list[tuple[str, str]]) -> set[str]:
+    rows = await conn.fetch(
+        "select o.bucket_id, o.name from storage.objects o"
+        " join unnest($1::text[], $2::text[]) as w(bucket_id, name)"
+        " on w.bucket_id = o.bucket_id and w.name = o.name",
+        [b for b, _ in objects],
+        [n for _, n in objects],
+    )
+    return {f"{r['bucket_id']}/{r['name']}" for r in rows}
+
+
+async def test_storage_schema_is_supabases(conn: asyncpg.Connection) -> None:
+    """What the storage policies and bucket declarations rely on, as Supabase has it."""
+    columns = {
+        (r["table_name"], r["column_name"]): (r["data_type"], r["is_generated"])
+        for r in await conn.fetch(
+            "select table_name, column_name, data_type, is_generated"
+            " from information_schema.columns where table_schema = 'storage'"
+            " and table_name in ('buckets', 'objects')"
+        )
+    }
+    for column, data_type in {
+        "id": "text",
+        "name": "text",
+        "owner": "uuid",
+        "public": "boolean",
+        "file_size_limit": "bigint",
+        "allowed_mime_types": "ARRAY",
+        "created_at": "timestamp with time zone",
+        "updated_at": "timestamp with time zone",
+    }.items():
+        assert columns.get(("buckets", column), (None,))[0] == data_type, column
+    for column, data_type in {
+        "id": "uuid",
+        "bucket_id": "text",
+        "name": "text",
+        "owner": "uuid",
+        "owner_id": "text",
+        "metadata": "jsonb",
+        "path_tokens": "ARRAY",
+        "created_at": "timestamp with time zone",
+        "updated_at": "timestamp with time zone",
+        "last_accessed_at": "timestamp with time zone",
+        "version": "text",
+        "user_metadata": "jsonb",
+    }.items():
+        assert columns.get(("objects", column), (None,))[0] == data_type, column
+    assert columns[("objects", "path_tokens")][1] == "ALWAYS"
+
+    helpers = await conn.fetchrow(
+        "select storage.foldername('a/b/c.tar.gz') as folders,"
+        " storage.filename('a/b/c.tar.gz') as file, storage.extension('a/b/c.tar.gz') as ext,"
+        " storage.foldername('c.pdf') as top, storage.extension('a/README') as bare"
+    )
+    assert dict(helpers) == {
+        "folders": ["a", "b"],
+        "file": "c.tar.gz",
+        "ext": "gz",
+        "top": [],
+        "bare": "README",
+    }
+
+    rls = {
+        r["relname"]: r["relrowsecurity"]
+        for r in await conn.fetch(
+            "select c.relname, c.relrowsecurity from pg_class c"
+            " join pg_namespace n on n.oid = c.relnamespace"
+            " where n.nspname = 'storage' and c.relname in ('buckets', 'objects')"
+        )
+    }
+    assert rls == {"buckets": True, "objects": True}
+    # The API roles hold the privileges; row-level security alone keeps them out.
+    for role in ("anon", "authenticated"):
+        for table in ("storage.buckets", "storage.objects"):
+            for privilege in ("select", "insert", "update", "delete"):
+                assert await conn.fetchval(
+                    "select has_table_privilege($1, $2, $3)", role, table, privilege
+                ), (role, table, privilege)
+
+
+async def test_buckets_are_private_with_the_servers_limits(conn: asyncpg.Connection) -> None:
+    rows = await conn.fetch(
+        "select id, name, public, file_size_limit, allowed_mime_types from storage.buckets"
+        " where id = any($1::text[]) order by id",
+        list(BUCKETS),
+    )
+    buckets = {r["id"]: dict(r) for r in rows}
+    assert buckets == {
+        "resumes": {
+            "id": "resumes",
+            "name": "resumes",
+            "public": False,
+            "file_size_limit": 10 * 1024 * 1024,
+            "allowed_mime_types": ["application/pdf"],
+        },
+        "screenshots": {
+            "id": "screenshots",
+            "name": "screenshots",
+            "public": False,
+            "file_size_limit": 512 * 1024,
+            "allowed_mime_types": ["image/jpeg", "image/png"],
+        },
+    }
+    # supabase/config.toml declares the same buckets for the Supabase CLI.
+    with (ROOT / "supabase" / "config.toml").open("rb") as handle:
+        declared = tomllib.load(handle)["storage"]["buckets"]
+    assert set(declared) == set(BUCKETS)
+    for bucket, config in declared.items():
+        assert config["public"] is buckets[bucket]["public"], bucket
+        assert cli_size(config["file_size_limit"]) == buckets[bucket]["file_size_limit"], bucket
+        assert config["allowed_mime_types"] == buckets[bucket]["allowed_mime_types"], bucket
+
+
+def cli_size(text: str) -> int:
+    """A size as the Supabase CLI reads config.toml (docker/go-units RAMInBytes: 1024-based)."""
+    match = re.fullmatch(r"(\d+) ?([kKmMgG])?[iI]?[bB]?", text)
+    assert match is not None, text
+    return int(match[1]) * 1024 ** " KMG".index((match[2] or " ").upper())
+
+
+async def test_storage_objects_are_read_only_by_their_candidate_and_recruiter(
+    conn: asyncpg.Connection, world: World
+) -> None:
+    objects = storage_world(world)
+    everything = list(objects.values())
+
+    def keys(*labels: str) -> set[str]:
+        return {"/".join(objects[label]) for label in labels}
+
+    async with rolled_back(conn):
+        await put_objects(conn, everything)
+        # The positive control: the server's role sees them all.
+        assert await visible_objects(conn, everything) == keys(*objects)
+        for user, expected in (
+            (
+                world.c1,
+                keys("resume_c1_open1", "resume_c1_open2", "shot_i1_1", "shot_i1_2", "shot_i2_1"),
+            ),
+            (world.c2, keys("resume_c2_open1")),
+            (world.c3, set()),
+            (world.r1, keys("resume_c1_open1", "resume_c2_open1", "shot_i1_1", "shot_i1_2")),
+            (world.r2, keys("resume_c1_open2", "shot_i2_1")),
+        ):
+            await become(conn, user)
+            assert await visible_objects(conn, everything) == expected, user
+        await become(conn, world.c3)
+        assert (
+            await conn.fetchval(
+                "select count(*) from storage.objects where bucket_id = any($1::text[])",
+                list(BUCKETS),
+            )
+            == 0
+        )
+        # anon may query the table, as on Supabase, and reads no row of it at all.
+        await become(conn, None, role="anon")
+        assert await conn.fetchval("select count(*) from storage.objects") == 0
+
+
+async def test_malformed_object_names_match_no_one(conn: asyncpg.Connection, world: World) -> None:
+    app, interview = world.c1_open1, world.i_c1_open1
+    malformed = [
+        ("resumes", "not-a-uuid/resume.pdf"),
+        ("resumes", f"{app.upper()}/resume.pdf"),  # another spelling of the id
+        ("resumes", f"{{{app}}}/resume.pdf"),
+        ("resumes", f"{app.replace('-', '')}/resume.pdf"),
+        ("resumes", app),  # the id, but as a file at the top, not a folder
+        ("resumes", f"/{app}/resume.pdf"),  # an empty first folder
+        ("resumes", f"{app}x/resume.pdf"),
+        ("resumes", f"{app[:-1]}g/resume.pdf"),  # a uuid's shape, not a uuid
+        ("resumes", "resume.pdf"),
+        ("resumes", ""),
+        # The right id in the wrong bucket: an application is not an interview, nor the reverse.
+        ("screenshots", f"{app}/000001.jpg"),
+        ("resumes", f"{interview}/resume.pdf"),
+    ]
+    elsewhere = ("elsewhere", f"{app}/resume.pdf")  # a bucket these policies do not cover
+    proper = ("resumes", f"{app}/resume.pdf")
+    async with rolled_back(conn):
+        await become(conn, None, role="service_role")
+        await conn.execute(
+            "insert into storage.buckets (id, name) values ('elsewhere', 'elsewhere')"
+        )
+        await put_objects(conn, [*malformed, elsewhere, proper])
+        await conn.fetchval(INSERT_OBJECT, "resumes", None, None, None)  # a null name, too
+        for user in (world.c1, world.r1):
+            await become(conn, user)
+            # No cast error, and no match; only the well-formed name is theirs to read.
+            assert await visible_objects(conn, [*malformed, elsewhere, proper]) == {
+                "/".join(proper)
+            }, user
+            assert (
+                await conn.fetchval(
+                    "select count(*) from storage.objects"
+                    " where name is null or bucket_id = 'elsewhere' or name !~ $1",
+                    f"^{UUID_TEXT}/",
+                )
+                == 0
+            ), user
+
+
+async def test_only_the_server_writes_storage_objects(
+    conn: asyncpg.Connection, world: World
+) -> None:
+    objects = storage_world(world)
+    resume, shot = objects["resume_c1_open1"], objects["shot_i1_1"]
+    in_buckets = "bucket_id = any($1::text[])"
+    async with rolled_back(conn):
+        await put_objects(conn, [resume, shot])
+        for user, role in (
+            (world.c1, "authenticated"),
+            (world.r1, "authenticated"),
+            (None, "anon"),
+        ):
+            await become(conn, user, role)
+            # Not even into the folder of their own application or interview.
+            for bucket, name in (
+                resume,
+                shot,
+                ("resumes", f"{world.c1_open2}/resume.pdf"),
+                ("screenshots", f"{world.i_c1_open1}/000009.jpg"),
+            ):
+                async with refused(RLS_VIOLATION), conn.transaction():
+                    await conn.fetchval(INSERT_OBJECT, bucket, name, user, None)
+                async with refused(RLS_VIOLATION), conn.transaction():
+                    await conn.execute(
+                        "insert into storage.objects (bucket_id, name) values ($1, $2)"
+                        " on conflict (bucket_id, name) do update set metadata = '{}'::jsonb",
+                        bucket,
+                        name,
+                    )
+            # Rows they may read, they may not change: no update reaches any of them.
+            status = await conn.execute(
+                "update storage.objects set name = name || '.exe', metadata = '{}'::jsonb"
+                f" where {in_buckets}",
+                list(BUCKETS),
+            )
+            assert status == "UPDATE 0", user
+            # A plain DELETE is refused before any policy is asked, as on Supabase ...
+            async with refused("Direct deletion"), conn.transaction():
+                await conn.execute(f"delete from storage.objects where {in_buckets}", list(BUCKETS))
+            # ... and the way the Storage API deletes (with the user's role) reaches no row.
+            async with conn.transaction():
+                await conn.execute("select set_config('storage.allow_delete_query', 'true', true)")
+                status = await conn.execute(
+                    f"delete from storage.objects where {in_buckets}", list(BUCKETS)
+                )
+                assert status == "DELETE 0", user
+                # (A savepoint released keeps the setting: end it for the next user.)
+                await conn.execute("select set_config('storage.allow_delete_query', '', true)")
+        await become(conn, None, role="service_role")
+        rows = await conn.fetch(
+            f"select bucket_id, name, metadata from storage.objects where {in_buckets}"
+            " and name = any($2::text[])",
+            list(BUCKETS),
+            [resume[1], shot[1]],
+        )
+        assert sorted((r["bucket_id"], r["name"]) for r in rows) == sorted([resume, shot])
+        assert all(r["metadata"] != "{}" for r in rows)
+
+
+async def test_users_cannot_create_or_change_buckets(
+    conn: asyncpg.Connection, world: World
+) -> None:
+    async with rolled_back(conn):
+        for user, role in (
+            (world.r1, "authenticated"),
+            (world.c1, "authenticated"),
+            (None, "anon"),
+        ):
+            await become(conn, user, role)
+            # Making a bucket public, or lifting its limits, would open it to anyone.
+            status = await conn.execute(
+                "update storage.buckets set public = true, file_size_limit = null,"
+                " allowed_mime_types = null where id = any($1::text[])",
+                list(BUCKETS),
+            )
+            assert status == "UPDATE 0", user
+            async with refused(RLS_VIOLATION), conn.transaction():
+                await conn.execute(
+                    "insert into storage.buckets (id, name, public) values ('open', 'open', true)"
+                )
+            async with conn.transaction():
+                await conn.execute("select set_config('storage.allow_delete_query', 'true', true)")
+                assert await conn.execute("delete from storage.buckets") == "DELETE 0", user
+                await conn.execute("select set_config('storage.allow_delete_query', '', true)")
+        await become(conn, None, role="service_role")
+        assert (
+            await conn.fetchval(
+                "select count(*) from storage.buckets where id = any($1::text[])"
+                " and not public and file_size_limit is not null",
+                list(BUCKETS),
+            )
+            == 2
+        )
+
+
+# --- the bootstrap, on a database of its own -------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def scratch_database(server: ServerProcess) -> AsyncIterator[asyncpg.Connection]:
+    """A new, empty database in the cluster the suite runs on, dropped afterwards."""
+    admin = await asyncpg.connect(server.dsn)
+    name = f"rls_{uuid.uuid4().hex[:12]}"
+    # template0: template1 may be in use by another test creating a database at the same time.
+    await admin.execute(f'create database "{name}" template template0')
+    try:
+        scratch = await asyncpg.connect(server.dsn, database=name)
+        try:
+            yield scratch
+        finally:
+            await scratch.close()
+    finally:
+        await admin.execute(f'drop database if exists "{name}" with (force)')
+        await admin.close()
+
+
+# Supabase's own auth.uid() stands in for any object of a real project that is not ours.
+NOT_OURS_UID = "00000000-0000-4000-8000-00000000cafe"
+# What OpenHire's bootstrap made of Storage before it carried Storage's helpers.
+EARLIER_STORAGE = """
+create schema if not exists storage;
+create table storage.buckets (
+  id text primary key, name text not null unique, public boolean not null default false,
+  file_size_limit bigint, allowed_mime_types text[],
+  created_at timestamptz not null default now(), updated_at timestamptz not null default now()
+);
+create table storage.objects (
+  id uuid primary key default gen_random_uuid(), bucket_id text references storage.buckets (id),
+  name text, owner uuid, metadata jsonb,
+  created_at timestamptz not null default now(), updated_at timestamptz not null default now()
+);
+alter table storage.objects enable row level security;
+insert into storage.buckets (id, name) values ('kept', 'kept');
+insert into storage.objects (bucket_id, name) values ('kept', 'a/b/c.pdf');
+"""
+
+
+async def test_bootstrap_adds_storage_where_auth_exists_without_touching_auth(
+    server: ServerProcess,
+) -> None:
+    async with scratch_database(server) as db:
+        auth_sql = resources.files("server.store").joinpath("sql/supabase_bootstrap.sql")
+        await db.execute(auth_sql.read_text())
+        await db.execute(
+            "create or replace function auth.uid() returns uuid language sql stable"
+            f" as $$ select '{NOT_OURS_UID}'::uuid $$"
+        )
+        await db.execute(EARLIER_STORAGE)
+        assert await migrations.bootstrap_supabase_objects(db) is True
+        # Auth was there, so its script did not run again.
+        assert str(await db.fetchval("select auth.uid()")) == NOT_OURS_UID
+        # Storage was brought up to date, its rows kept.
+        assert await db.fetchval(
+            "select path_tokens from storage.objects where bucket_id = 'kept'"
+        ) == ["a", "b", "c.pdf"]
+        assert await db.fetchval("select storage.foldername('a/b/c.pdf')") == ["a", "b"]
+        assert await migrations.apply_migrations(db, migrations.default_migrations_dir())
+        assert (
+            await db.fetchval(
+                "select count(*) from storage.buckets where id = any($1::text[])", list(BUCKETS)
+            )
+            == 2
+        )
+        # Everything present: nothing runs.
+        assert await migrations.bootstrap_supabase_objects(db) is False
+
+
+async def test_bootstrap_is_idempotent(server: ServerProcess) -> None:
+    async with scratch_database(server) as db:
+        assert await migrations.bootstrap_supabase_objects(db) is True
+        for script in ("sql/supabase_bootstrap.sql", "sql/supabase_storage_bootstrap.sql"):
+            await db.execute(resources.files("server.store").joinpath(script).read_text())
+        assert await migrations.apply_migrations(db, migrations.default_migrations_dir())
+        await db.execute(
+            resources.files("server.store")
+            .joinpath("sql/supabase_storage_bootstrap.sql")
+            .read_text()
+        )
+        assert await migrations.bootstrap_supabase_objects(db) is False
+        assert (
+            await db.fetchval(
+                "select count(*) from pg_policies where schemaname = 'storage'"
+                " and tablename = 'objects' and policyname like 'openhire_%'"
+            )
+            == 2
+        )

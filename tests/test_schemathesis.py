@@ -38,7 +38,14 @@ from schemathesis import GenerationMode
 from server.app import MODULES
 from server.http.openapi import build_openapi
 from server.http.routing import Endpoint
-from tests.conftest import ServerProcess, job_payload, minimal_pdf, stop_leftover_postgres
+from tests.conftest import (
+    DatabaseBackend,
+    ServerProcess,
+    job_payload,
+    minimal_pdf,
+    new_server,
+    stop_leftover_postgres,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -84,13 +91,16 @@ FUZZ_SETTINGS = settings(
 
 
 @pytest.fixture(scope="module")
-def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    srv = ServerProcess(data_dir=tmp_path_factory.mktemp("schemathesis") / "data")
+def fuzz_server(
+    tmp_path_factory: pytest.TempPathFactory, database_backend: DatabaseBackend
+) -> Iterator[ServerProcess]:
+    srv = new_server(database_backend, tmp_path_factory.mktemp("schemathesis") / "data")
     srv.start()
     yield srv
     if srv.proc is not None:
         srv.stop()
     stop_leftover_postgres(srv.data_dir)
+    database_backend.release(srv.data_dir)
     shutil.rmtree(srv.data_dir, ignore_errors=True)
 
 

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Literal
 
 from starlette.requests import HTTPConnection
 
+from server.auth.provider import Role
 from server.errors import Forbidden, Unauthorized
 from server.services import get_services
-
-Role = Literal["recruiter", "candidate"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +42,7 @@ def bearer_token(conn: HTTPConnection) -> str:
 
 async def authenticate(conn: HTTPConnection) -> User:
     services = get_services(conn)
-    claims = services.tokens.verify(bearer_token(conn))
+    claims = await services.identity.verify(bearer_token(conn))
     row = await services.pool.fetchrow(
         "select id, email, full_name, role from public.users where id = $1", claims.sub
     )

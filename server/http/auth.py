@@ -1,18 +1,20 @@
-"""Sign-up and log-in (embedded identity provider), and the public key set of its tokens."""
+"""Sign-up and log-in, whichever identity provider is configured, and the public key set
+that verifies its tokens."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import anyio
-import asyncpg
+import pydantic
 from pydantic import StringConstraints
 from starlette.requests import Request
+from starlette.responses import Response
 
-from server.auth.passwords import hash_password, verify_password
-from server.errors import Conflict, Unauthorized
+from server.auth.provider import ConfirmationRequired, IssuedSession
+from server.errors import Unauthorized
 from server.http.routing import Api
 from server.http.types import Email, Input, Name, Output, Password
 from server.services import get_services
@@ -34,6 +36,16 @@ class LoginRequest(Input):
     password: Annotated[str, StringConstraints(strip_whitespace=False)]
 
 
+class _WithoutNulls(Output):
+    """Optional fields that have no value are left out of the JSON, not sent as null."""
+
+    @pydantic.model_serializer(mode="wrap")
+    def _drop_nulls(self, handler: pydantic.SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        optional = {name for name, f in type(self).model_fields.items() if not f.is_required()}
+        return {k: v for k, v in data.items() if not (k in optional and v is None)}
+
+
 class UserOut(Output):
     id: uuid.UUID
     email: str
@@ -42,60 +54,70 @@ class UserOut(Output):
     created_at: datetime
 
 
-class Session(Output):
+class Session(_WithoutNulls):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int
+    # With Supabase Auth only: exchange it with Supabase (supabase-js setSession or
+    # /auth/v1/token?grant_type=refresh_token) for a new access token.
+    refresh_token: str | None = None
     user: UserOut
 
 
-class PublicKey(Output):
-    kty: str
-    crv: str
-    x: str
-    y: str
+class PendingSignup(Output):
+    """Sign-up accepted; the account works once the email address is confirmed."""
+
+    confirmation_required: Literal[True] = True
+    email: str
+    message: str
+
+
+class PublicKey(_WithoutNulls):
+    kty: Literal["EC", "RSA"]
     kid: str
-    alg: str
-    use: str
+    alg: Literal["ES256", "RS256"]
+    use: Literal["sig"]
+    # EC keys
+    crv: str | None = None
+    x: str | None = None
+    y: str | None = None
+    # RSA keys
+    n: str | None = None
+    e: str | None = None
 
 
 class KeySet(Output):
     keys: list[PublicKey]
 
 
-_USER_COLUMNS = "id, email, full_name, role, created_at"
-
-
-@api.post("/auth/signup", summary="Create an account", tags=("auth",), status=201, errors=(409,))
-async def signup(request: Request, body: SignupRequest) -> Session:
-    services = get_services(request)
-    password_hash = await hash_password(body.password)
-    try:
-        async with services.pool.acquire() as conn, conn.transaction():
-            user_id = await conn.fetchval(
-                "insert into auth.users (email, encrypted_password, raw_user_meta_data)"
-                " values ($1, $2, $3) returning id",
-                body.email,
-                password_hash,
-                {"full_name": body.full_name},
-            )
-            row = await conn.fetchrow(
-                f"insert into public.users (id, email, full_name, role) values ($1, $2, $3, $4)"
-                f" returning {_USER_COLUMNS}",
-                user_id,
-                body.email,
-                body.full_name,
-                body.role,
-            )
-    except asyncpg.UniqueViolationError:
-        raise Conflict("an account with this email already exists", code="email_taken") from None
-    assert row is not None
-    user = UserOut.model_validate(dict(row))
-    return _session(request, user)
+@api.post(
+    "/auth/signup",
+    summary="Create an account",
+    tags=("auth",),
+    status=201,
+    errors=(403, 409, 429, 503),
+    response=Session,
+)
+async def signup(request: Request, body: SignupRequest) -> Session | Response:
+    """201 with a session. With Supabase Auth and email confirmation switched on for the
+    project, 202 with ``{"confirmation_required": true, "email", "message"}`` instead: the
+    account can log in once its email address is confirmed."""
+    identity = get_services(request).identity
+    result = await identity.sign_up(body.email, body.password, body.full_name, body.role)
+    if isinstance(result, ConfirmationRequired):
+        pending = PendingSignup(
+            email=result.email,
+            message="check your inbox: the account works once its email address is confirmed",
+        )
+        return Response(pending.model_dump_json(), status_code=202, media_type="application/json")
+    return _session(result)
 
 
 @api.post(
-    "/auth/login", summary="Log in with email and password", tags=("auth",), errors=(401, 429)
+    "/auth/login",
+    summary="Log in with email and password",
+    tags=("auth",),
+    errors=(401, 403, 429, 503),
 )
 async def login(request: Request, body: LoginRequest) -> Session:
     services = get_services(request)
@@ -103,33 +125,31 @@ async def login(request: Request, body: LoginRequest) -> Session:
     delay = services.login_throttle.check(body.email, address)
     if delay:
         await anyio.sleep(delay)
-    row = await services.pool.fetchrow(
-        f"select a.encrypted_password, {', '.join('u.' + c for c in _USER_COLUMNS.split(', '))}"
-        " from auth.users a join public.users u on u.id = a.id where a.email = $1",
-        body.email,
-    )
-    ok = await verify_password(row["encrypted_password"] if row else None, body.password)
-    if row is None or not ok:
-        services.login_throttle.record_failure(body.email, address)
-        raise Unauthorized("wrong email or password", code="invalid_credentials")
+    try:
+        issued = await services.identity.log_in(body.email, body.password)
+    except Unauthorized as exc:
+        if exc.code == "invalid_credentials":
+            services.login_throttle.record_failure(body.email, address)
+        raise
     services.login_throttle.record_success(body.email)
-    user = UserOut.model_validate({k: row[k] for k in _USER_COLUMNS.split(", ")})
-    return _session(request, user)
+    return _session(issued)
 
 
 @api.get(
     "/auth/v1/.well-known/jwks.json",
-    summary="Public keys that verify this server's access tokens",
+    summary="Public keys that verify the access tokens this server accepts",
     tags=("auth",),
 )
 async def jwks(request: Request) -> KeySet:
-    return KeySet.model_validate(get_services(request).tokens.jwks())
+    """The server's own key in embedded mode; with Supabase Auth, the project's keys as last
+    fetched from ``<SUPABASE_URL>/auth/v1/.well-known/jwks.json``."""
+    return KeySet.model_validate(get_services(request).identity.key_set())
 
 
-def _session(request: Request, user: UserOut) -> Session:
-    tokens = get_services(request).tokens
+def _session(issued: IssuedSession) -> Session:
     return Session(
-        access_token=tokens.issue(user.id, user.email),
-        expires_in=tokens.ttl_s,
-        user=user,
+        access_token=issued.access_token,
+        expires_in=issued.expires_in,
+        refresh_token=issued.refresh_token,
+        user=UserOut.model_validate(issued.user),
     )

@@ -2,13 +2,15 @@
 
 Every failure answers ``{"error": {"code", "message", "details"}}`` with the status of its
 class. Anything unexpected is logged with its traceback and answered with a bare 500: no
-internal detail ever reaches the client.
+internal detail ever reaches the client. A database that went away (restarting, down, full)
+is not unexpected: it answers 503 ``database_unavailable``, which a client may retry.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import orjson
 import pydantic
 import structlog
@@ -16,7 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.errors import ApiError, ValidationFailed
+from server.errors import ApiError, DatabaseUnavailable, ValidationFailed
 
 log = structlog.get_logger(__name__)
 
@@ -78,6 +80,29 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, code, message, headers=headers)
 
 
+# Failures of the connection, not of the statement: the server went away mid-query (connection
+# lost, "terminating connection due to administrator command", crash recovery), or will not
+# take connections now. A new connection from the pool will do once the database is back.
+_DATABASE_GONE: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
+async def handle_database_gone(request: Request, exc: Exception) -> Response:
+    log.warning("request.database_unavailable", error=type(exc).__name__)
+    return await handle_api_error(
+        request,
+        DatabaseUnavailable(
+            "the database is not reachable at the moment; try again shortly",
+            headers={"Retry-After": "2"},
+        ),
+    )
+
+
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     log.error("request.failed", exc_info=exc)
     return error_response(500, "internal_error", "the server failed to handle this request")
@@ -86,5 +111,6 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS = {
     ApiError: handle_api_error,
     HTTPException: handle_http_exception,
+    **dict.fromkeys(_DATABASE_GONE, handle_database_gone),
     Exception: handle_unexpected,
 }

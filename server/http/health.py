@@ -7,7 +7,7 @@ from typing import Literal
 import anyio
 from starlette.requests import Request
 
-from server.errors import ApiError
+from server.errors import DatabaseUnavailable
 from server.http.routing import Api
 from server.http.types import Output
 from server.services import get_services
@@ -17,11 +17,6 @@ api = Api()
 
 class Health(Output):
     status: Literal["ok"]
-
-
-class DatabaseUnavailable(ApiError):
-    status = 503
-    code = "database_unavailable"
 
 
 @api.get("/healthz", summary="Liveness: the process answers", tags=("health",))

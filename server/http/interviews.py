@@ -95,12 +95,20 @@ class Artifact(Output):
     height: int | None
     event_offset: int | None
     created_at: datetime
-    url: str
+    # None when the store no longer has the file (it was deleted out of band).
+    url: str | None
     url_expires_in: int
 
 
 class ArtifactList(Output):
     items: list[Artifact]
+
+
+class ArtifactsQuery(Input):
+    since: Annotated[int, Field(ge=0, le=2**63 - 1)] = Field(
+        default=0,
+        description="Only artifacts logged after this event offset (a live view's latest)",
+    )
 
 
 _SELECT = (
@@ -314,20 +322,24 @@ URL_TTL_S = 300
     tags=("interviews",),
     errors=(403,),
 )
-async def list_artifacts(request: Request, user: User, interview_id: uuid.UUID) -> ArtifactList:
+async def list_artifacts(
+    request: Request, user: User, interview_id: uuid.UUID, query: ArtifactsQuery
+) -> ArtifactList:
     await _visible(request, user, interview_id)
     services = get_services(request)
     rows = await services.pool.fetch(
         "select id, kind, blob_key, content_type, size_bytes, width, height, event_offset,"
         " created_at from public.interview_artifacts where interview_id = $1"
-        " order by created_at, id",
+        " and ($2::bigint = 0 or event_offset > $2::bigint) order by created_at, id",
         interview_id,
+        query.since,
     )
+    # One signing request per bucket for the whole page, not one per screenshot.
+    urls = await services.blobs.signed_urls([row["blob_key"] for row in rows], URL_TTL_S)
     items = []
-    for row in rows:
+    for row, url in zip(rows, urls, strict=True):
         data = dict(row)
-        key = data.pop("blob_key")
-        url = await services.blobs.signed_url(key, URL_TTL_S)
+        del data["blob_key"]
         items.append(Artifact.model_validate({**data, "url": url, "url_expires_in": URL_TTL_S}))
     return ArtifactList(items=items)
 

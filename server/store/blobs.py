@@ -1,8 +1,10 @@
 """Blob stores: where résumés, screenshots and recordings go. Rows point at blobs by key.
 
-``LocalBlobStore`` (the default) keeps each blob as a file under ``<data_dir>/blobs``, created
-readable by its owner only. A Supabase Storage implementation comes with the Supabase issue.
-Keys look like ``resumes/<application_id>/resume.pdf``: the first segment is the bucket.
+``open_blob_store(settings)`` picks one: ``LocalBlobStore`` (the default) keeps each blob as a
+file under ``<data_dir>/blobs``, created readable by its owner only; with ``SUPABASE_URL`` set,
+``SupabaseBlobStore`` (``server.store.supabase_storage``) keeps them in Supabase Storage.
+Keys look like ``resumes/<application_id>/resume.pdf`` and
+``screenshots/<interview_id>/000042.jpg``: the first segment is the bucket.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ import re
 import secrets
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
 import anyio.to_thread
 
+from server.config import Settings
 from server.errors import Forbidden, NotFound
 
 _KEY = re.compile(r"^[a-z0-9-]+(/[A-Za-z0-9._-]+)+$")
@@ -46,6 +50,11 @@ class BlobStore(ABC):
     @abstractmethod
     async def signed_url(self, key: str, expires_in: int) -> str:
         """A URL that serves the blob, without a token, for ``expires_in`` seconds."""
+
+    async def signed_urls(self, keys: Sequence[str], expires_in: int) -> list[str | None]:
+        """Signed URLs for many blobs, in the order of ``keys``: None where the store knows
+        the blob is missing. Stores that sign over the network do it in a few requests."""
+        return [await self.signed_url(key, expires_in) for key in keys]
 
     def verify_signed(self, key: str, expires: str | None, signature: str | None) -> str:
         """For stores whose signed URLs this server serves: check them (see LocalBlobStore).
@@ -124,3 +133,17 @@ class LocalBlobStore(BlobStore):
     async def delete(self, key: str) -> None:
         path = self._path(key)
         await anyio.to_thread.run_sync(lambda: path.unlink(missing_ok=True))
+
+
+async def open_blob_store(settings: Settings) -> BlobStore:
+    """The blob store the settings ask for, ready to use; the caller closes it.
+
+    With ``SUPABASE_URL`` set, Supabase Storage, after a start-up check that raises
+    ConfigurationError saying what is wrong (a missing or rejected key, an unreachable URL, a
+    missing bucket) within a few seconds. Otherwise files under ``<data_dir>/blobs``."""
+    if not settings.supabase_url:
+        return LocalBlobStore(settings.data_dir / "blobs")
+    # Imported here: the supabase package is only loaded by servers that use it.
+    from server.store.supabase_storage import SupabaseBlobStore
+
+    return await SupabaseBlobStore.open(settings)

@@ -80,23 +80,38 @@ def find_migrations(directory: Path) -> list[Migration]:
     return found
 
 
+# What each bootstrap script creates is present when these hold. Storage's part is checked on
+# its own, for databases bootstrapped by versions that made no storage helpers, and only for
+# what policies need: the auth script must never run where Supabase's own auth schema exists.
+_BOOTSTRAP_PARTS = (
+    (
+        "sql/supabase_bootstrap.sql",
+        "select to_regclass('auth.users') is not null"
+        " and exists (select 1 from pg_roles where rolname = 'authenticated')"
+        " and to_regprocedure('auth.uid()') is not null",
+    ),
+    (
+        "sql/supabase_storage_bootstrap.sql",
+        "select to_regclass('storage.buckets') is not null"
+        " and to_regclass('storage.objects') is not null"
+        " and to_regprocedure('storage.foldername(text)') is not null",
+    ),
+)
+
+
 async def bootstrap_supabase_objects(conn: Connection) -> bool:
-    """Create the roles and ``auth`` schema Supabase provides, where they are missing.
+    """Create the roles, ``auth`` schema and ``storage`` schema Supabase provides, where missing.
 
     Returns whether the bootstrap ran (False on a real Supabase database).
     """
-    present = await conn.fetchval(
-        "select to_regclass('auth.users') is not null"
-        " and exists (select 1 from pg_roles where rolname = 'authenticated')"
-        " and to_regprocedure('auth.uid()') is not null"
-    )
-    if present:
+    missing = [script for script, check in _BOOTSTRAP_PARTS if not await conn.fetchval(check)]
+    if not missing:
         return False
-    sql = resources.files("server.store").joinpath("sql/supabase_bootstrap.sql").read_text()
     async with conn.transaction():
         await conn.execute("select pg_advisory_xact_lock($1)", _LOCK_KEY)
-        await conn.execute(sql)
-    log.info("migrations.bootstrapped")
+        for script in missing:
+            await conn.execute(resources.files("server.store").joinpath(script).read_text())
+    log.info("migrations.bootstrapped", scripts=[Path(s).name for s in missing])
     return True
 
 

@@ -1,6 +1,7 @@
 -- What Supabase provides and a plain PostgreSQL lacks, so that supabase/migrations apply (RLS
--- included) anywhere. This is not a migration: on a Supabase project these objects already
--- exist and this script is never run. It is idempotent.
+-- included) anywhere: the API roles and the `auth` schema. (Storage's schema is in
+-- supabase_storage_bootstrap.sql.) This is not a migration: on a Supabase project these objects
+-- already exist and this script is never run. It is idempotent.
 
 do $$
 begin
@@ -20,7 +21,6 @@ grant anon, authenticated, service_role to current_user;
 
 create schema if not exists auth;
 create schema if not exists extensions;
-create schema if not exists storage;
 grant usage on schema auth to anon, authenticated, service_role;
 grant usage on schema extensions to anon, authenticated, service_role;
 grant usage on schema public to anon, authenticated, service_role;
@@ -65,25 +65,3 @@ as $$
 $$;
 
 grant execute on function auth.jwt(), auth.uid(), auth.role() to anon, authenticated, service_role;
-
--- Storage's buckets table, so that migrations can declare buckets on any PostgreSQL.
-create table if not exists storage.buckets (
-  id text primary key,
-  name text not null unique,
-  public boolean not null default false,
-  file_size_limit bigint,
-  allowed_mime_types text[],
-  created_at timestamptz not null default now(),
-  updated_at timestamptz not null default now()
-);
-create table if not exists storage.objects (
-  id uuid primary key default gen_random_uuid(),
-  bucket_id text references storage.buckets (id),
-  name text,
-  owner uuid,
-  metadata jsonb,
-  created_at timestamptz not null default now(),
-  updated_at timestamptz not null default now()
-);
-alter table storage.objects enable row level security;
-grant usage on schema storage to anon, authenticated, service_role;
