@@ -35,3 +35,31 @@ setup_venv() {
     echo "$want" >"$stamp"
   fi
 }
+
+# The browser tests (tests/test_browser.py) drive the system's Chromium, Debian's package, never a
+# browser downloaded by Playwright. Install it when missing and we may (root, or sudo without a
+# password); otherwise say how. The tests skip without it, except with CI=true, where they fail.
+ensure_chromium() {
+  local chromium="${OPENHIRE_CHROMIUM:-/usr/bin/chromium}"
+  [ -x "$chromium" ] && return 0
+  local run=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+      run=(sudo -n)
+    else
+      run=(false)
+    fi
+  fi
+  if command -v apt-get >/dev/null 2>&1 && [ "${run[0]:-}" != false ]; then
+    echo "==> installing chromium for the browser tests" >&2
+    "${run[@]}" apt-get install -y --no-install-recommends chromium >&2 ||
+      { "${run[@]}" apt-get update >&2 &&
+        "${run[@]}" apt-get install -y --no-install-recommends chromium >&2; } ||
+      true
+  fi
+  if [ ! -x "$chromium" ]; then
+    echo "openhire: the browser tests need Chromium at $chromium; install it with" >&2
+    echo "  sudo apt-get install -y --no-install-recommends chromium" >&2
+    echo "  (without it they are skipped, and with CI=true they fail)" >&2
+  fi
+}

@@ -20,7 +20,7 @@ from server.auth.throttle import LoginPolicy, LoginThrottle
 from server.auth.tickets import TicketBook
 from server.config import Settings
 from server.errors import ConfigurationError
-from server.http import applications, auth, health, interviews, jobs, sockets, users
+from server.http import applications, auth, demo, health, interviews, jobs, sockets, users
 from server.http.errors import EXCEPTION_HANDLERS
 from server.http.middleware import (
     BodySizeLimitMiddleware,
@@ -160,6 +160,7 @@ def create_app(settings: Settings) -> Starlette:
 
     routes: list[Any] = [r for m in MODULES for r in m.api.routes()]
     routes += sockets.routes
+    routes += demo.routes
     from starlette.routing import Route
 
     routes.append(Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False))

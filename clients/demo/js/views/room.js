@@ -1,0 +1,646 @@
+// The candidate's interview room: a camera check with a preview, then the live interview over
+// the openhire.v1 socket — the question streaming in, a timer, the answer box (Enter submits,
+// Shift+Enter is a new line), webcam snapshots on the server's schedule, proctoring signals,
+// reconnecting by itself — and a clear end screen.
+
+import { api } from "../api.js";
+import { clear, confirmDialog, h, toast } from "../dom.js";
+import { clock, plural } from "../format.js";
+import { InterviewSocket } from "../socket.js";
+import { errorBox, pageHead } from "./common.js";
+
+const ENDED = ["completed", "abandoned", "expired"];
+const SNAPSHOT_WIDTH = 480;
+const SNAPSHOT_QUALITY = 0.72;
+
+const CANDIDATE_END_REASONS = {
+  all_questions_answered: "You answered every question. Thank you for your time.",
+  candidate_ended: "You ended the interview. Your answers up to then are saved.",
+  recruiter_ended: "The recruiter ended the interview. Your answers up to then are saved.",
+  time_up: "The time for the interview ran out. Your answers up to then are saved.",
+  interviewer_failed: "The interviewer ran into a problem, so the interview stopped early. Your answers are saved and the recruiter knows what happened.",
+  candidate_left: "The interview closed because you were away longer than it could wait.",
+  not_started: "This interview expired before it was started.",
+};
+
+export async function show(ctx) {
+  const interview = await api.get(`/interviews/${ctx.params.id}`);
+  if (!ctx.alive()) return;
+  if (ENDED.includes(interview.state)) {
+    endScreen(ctx, interview, interview.state_reason);
+    return;
+  }
+  let job = null;
+  try {
+    job = await api.get(`/jobs/${interview.job_id}`);
+  } catch {
+    // The plan only makes the page more informative; the interview runs without it.
+  }
+  if (!ctx.alive()) return;
+  const camera = new Camera();
+  ctx.onLeave(() => camera.stop());
+  checkScreen(ctx, interview, job, camera);
+}
+
+// --- the camera -------------------------------------------------------------------------------
+
+class Camera {
+  constructor() {
+    this.video = h("video", { autoplay: true, muted: true, playsinline: true, "aria-label": "Your camera preview" });
+    this.video.muted = true;
+    this.stream = null;
+    this.problem = null;
+    this.canvas = document.createElement("canvas");
+    this.onLost = null;
+  }
+
+  get available() {
+    return this.stream !== null && this.stream.getVideoTracks().some((t) => t.readyState === "live");
+  }
+
+  async start() {
+    this.stop();
+    this.problem = null;
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      this.problem = "This browser cannot use a camera here (it needs a secure connection: https or localhost).";
+      return false;
+    }
+    try {
+      this.stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+    } catch (error) {
+      this.problem =
+        error.name === "NotAllowedError" || error.name === "SecurityError"
+          ? "Camera access was blocked. You can allow it in your browser's site settings and try again."
+          : error.name === "NotFoundError" || error.name === "OverconstrainedError"
+            ? "No camera was found on this device."
+            : error.name === "NotReadableError"
+              ? "The camera is in use by another application."
+              : `The camera could not start (${error.name}).`;
+      return false;
+    }
+    this.video.srcObject = this.stream;
+    for (const track of this.stream.getVideoTracks()) {
+      track.addEventListener("ended", () => {
+        this.problem = "The camera stopped.";
+        this.onLost?.();
+      });
+    }
+    await new Promise((resolve) => {
+      if (this.video.readyState >= 1) resolve();
+      else this.video.addEventListener("loadedmetadata", resolve, { once: true });
+      setTimeout(resolve, 3000);
+    });
+    this.video.play().catch(() => {});
+    return true;
+  }
+
+  stop() {
+    if (this.stream) for (const track of this.stream.getTracks()) track.stop();
+    this.stream = null;
+    this.video.srcObject = null;
+  }
+
+  /** A still of the camera as JPEG bytes (canvas -> toBlob('image/jpeg')), or null. */
+  async snapshot() {
+    const { videoWidth: w, videoHeight: hgt } = this.video;
+    if (!this.available || !w || !hgt) return null;
+    const scale = Math.min(1, SNAPSHOT_WIDTH / w);
+    this.canvas.width = Math.round(w * scale);
+    this.canvas.height = Math.round(hgt * scale);
+    this.canvas.getContext("2d").drawImage(this.video, 0, 0, this.canvas.width, this.canvas.height);
+    const blob = await new Promise((resolve) => this.canvas.toBlob(resolve, "image/jpeg", SNAPSHOT_QUALITY));
+    return blob ? blob.arrayBuffer() : null;
+  }
+}
+
+// --- before the interview: what to expect, and the camera check ------------------------------------
+
+function checkScreen(ctx, interview, job, camera) {
+  const plan = job?.interview_plan;
+  const resuming = interview.state === "in_progress";
+  const cameraStatus = h("p", { role: "status", class: "small" }, "Checking your camera…");
+  const retry = h("button", { type: "button", class: "small", hidden: true }, "Try the camera again");
+  const start = h("button", { type: "button", class: "primary", disabled: true }, resuming ? "Rejoin the interview" : "Start the interview");
+  const frame = h("div", { class: "camera" }, camera.video);
+
+  async function check() {
+    retry.hidden = true;
+    start.disabled = true;
+    cameraStatus.textContent = "Checking your camera…";
+    cameraStatus.className = "small";
+    const ok = await camera.start();
+    if (!ctx.alive()) return;
+    if (ok) {
+      cameraStatus.textContent = "Your camera works. The recruiter sees a still picture from it every few seconds; no sound is recorded.";
+      cameraStatus.className = "small notice ok";
+    } else {
+      clear(frame, h("div", { class: "placeholder" }, "No camera"));
+      cameraStatus.textContent = `${camera.problem} You can still take the interview without it; the recruiter will see that the camera was unavailable.`;
+      cameraStatus.className = "small notice warn";
+      retry.hidden = false;
+    }
+    start.disabled = false;
+  }
+  retry.addEventListener("click", () => {
+    clear(frame, camera.video);
+    check();
+  });
+  start.addEventListener("click", () => liveRoom(ctx, interview, job, camera));
+
+  clear(
+    ctx.main,
+    pageHead(resuming ? "Rejoin your interview" : "Before you start", {
+      sub: `${interview.job_title}${resuming ? " · your interview is in progress and waits for you" : ""}`,
+      back: ["#/interviews", "Your interviews"],
+    }),
+    h(
+      "div",
+      { class: "grid-2" },
+      h(
+        "section",
+        { class: "card", "aria-labelledby": "expect-title" },
+        h("h2", { id: "expect-title" }, "What to expect"),
+        h(
+          "ul",
+          { class: "plain stack" },
+          plan
+            ? h("li", {}, `${plural(plan.question_count, "main question")}, one at a time, ${clock(plan.answer_time_limit_s)} for each answer and ${plan.total_time_limit_min} minutes in all. The interviewer may follow up on an answer.`)
+            : h("li", {}, "Questions come one at a time, each with its own time limit."),
+          h("li", {}, "Type your answer in the box. ", h("kbd", {}, "Enter"), " sends it; ", h("kbd", {}, "Shift"), " + ", h("kbd", {}, "Enter"), " starts a new line."),
+          h("li", {}, "Stay on this tab: leaving it, switching windows and pasting text are noted for the recruiter."),
+          h("li", {}, "If your connection drops, stay on this page: the interview reconnects by itself and continues where it was. Answers you sent are kept."),
+          h("li", {}, "The interview starts when you press the button, and ends after the last question."),
+        ),
+        h("div", { class: "actions", style: "margin-top:1rem" }, start),
+      ),
+      h("section", { class: "card", "aria-labelledby": "camera-title" }, h("h2", { id: "camera-title" }, "Camera check"), frame, h("div", { style: "margin-top:.75rem" }, cameraStatus, retry)),
+    ),
+  );
+  check();
+}
+
+// --- the live interview ------------------------------------------------------------------------
+
+function liveRoom(ctx, interview, job, camera) {
+  const id = interview.id;
+  const plan = job?.interview_plan;
+  const socket = new InterviewSocket(id, "candidate");
+  const state = { question: null, streamingId: null, startedAt: interview.started_at, ended: false, snapshots: 0, answered: new Set() };
+  let snapshotTimer = null;
+
+  // Pieces of the page.
+  const connection = h("span", { class: "pill warn", role: "status" }, "Connecting…");
+  const totalLeft = h("span", { class: "pill" }, "");
+  const banner = h("div", { "aria-live": "polite" });
+  const meta = h("div", { class: "question-meta" });
+  const questionText = h("p", { class: "question-text", id: "question-text" }, "");
+  const announcer = h("p", { class: "visually-hidden", "aria-live": "assertive" });
+  const time = h("span", { class: "time", "aria-live": "off" }, "");
+  const barFill = h("span", { style: "width:100%" });
+  const timer = h("div", { class: "timer", hidden: true }, h("div", { class: "row" }, h("span", { class: "small muted" }, "Time left for this answer"), h("span", { class: "spacer" }), time), h("div", { class: "bar", "aria-hidden": "true" }, barFill));
+  const box = h("textarea", { id: "answer", name: "answer", rows: 7, maxlength: 20000, disabled: true, "aria-describedby": "answer-hint answer-status" });
+  const send = h("button", { type: "submit", class: "primary", disabled: true }, "Send answer");
+  const answerStatus = h("span", { id: "answer-status", class: "small muted", role: "status" }, "Waiting for the first question…");
+  const answers = h("ol", { class: "turns", "aria-label": "Your answers" });
+  const answersCard = h("section", { class: "card", hidden: true, "aria-labelledby": "answers-title" }, h("h2", { id: "answers-title" }, "Your answers"), answers);
+  const cameraNote = h("p", { class: "small muted", role: "status", style: "margin:.5rem 0 0" }, "");
+  const fullscreen = h("button", { type: "button", class: "small" }, "Full screen");
+  const endButton = h("button", { type: "button", class: "danger small" }, "End the interview");
+  const form = h(
+    "form",
+    { class: "answer-box", "aria-label": "Your answer" },
+    h("label", { for: "answer" }, "Your answer"),
+    box,
+    h("div", { class: "answer-foot" }, h("span", { id: "answer-hint", class: "hint" }, h("kbd", {}, "Enter"), " sends · ", h("kbd", {}, "Shift"), "+", h("kbd", {}, "Enter"), " new line"), answerStatus, send),
+  );
+
+  clear(
+    ctx.main,
+    h("div", { class: "room-bar" }, h("h1", {}, interview.job_title), connection, totalLeft),
+    banner,
+    h(
+      "div",
+      { class: "room" },
+      h(
+        "div",
+        { class: "stack" },
+        h("section", { class: "card question-card", "aria-labelledby": "question-text" }, meta, questionText, timer, announcer),
+        h("section", { class: "card" }, form),
+        answersCard,
+      ),
+      h(
+        "aside",
+        { class: "side stack", "aria-label": "Camera and controls" },
+        h("div", { class: "camera" }, camera.available ? camera.video : h("div", { class: "placeholder" }, "Camera off")),
+        h("div", {}, cameraNote, h("div", { class: "actions", style: "margin-top:.75rem" }, fullscreen, endButton)),
+      ),
+    ),
+  );
+  updateCameraNote();
+  // Moving the preview out of the check screen paused it.
+  if (camera.available) camera.video.play().catch(() => {});
+
+  // --- answers ---------------------------------------------------------------------------------
+
+  const draftKey = (qid) => `openhire.draft.${id}.${qid}`;
+  const answerItems = new Map(); // client_id -> element
+  const restored = new Set(); // client ids of answers sent before this page was loaded
+
+  function addAnswerItem(questionText_, text, status, clientId) {
+    answersCard.hidden = false;
+    const statusEl = h("span", {});
+    const li = h("li", {}, h("div", { class: "row" }, h("span", { class: "q", style: "flex:1" }, questionText_), statusEl), h("p", { class: "a" }, text));
+    li.statusEl = statusEl;
+    showStatus(li, status);
+    answers.append(li);
+    if (clientId) answerItems.set(clientId, li);
+    return li;
+  }
+
+  const STATUS_LABELS = { saved: ["Saved", "ok"], sending: ["Sending…", "warn"], waiting: ["Waiting for the connection", "warn"], failed: ["Not saved", "danger"] };
+  function showStatus(li, status) {
+    li.dataset.status = status;
+    li.statusEl.className = `pill ${STATUS_LABELS[status][1]}`;
+    li.statusEl.textContent = STATUS_LABELS[status][0];
+  }
+
+  function markAnswer(clientId, status, message) {
+    const li = answerItems.get(clientId);
+    if (!li) return;
+    showStatus(li, status);
+    if (message) li.append(h("p", { class: "small field-error", style: "margin:.25rem 0 0" }, message));
+  }
+
+  function submitAnswer() {
+    const q = state.question;
+    const text = box.value.trim();
+    if (!q || !text || state.answered.has(q.question_id)) return;
+    state.answered.add(q.question_id);
+    const { clientId, done } = socket.send("answer", { question_id: q.question_id, text });
+    sessionStorage.removeItem(draftKey(q.question_id));
+    addAnswerItem(q.text, text, "sending", clientId);
+    if (!socket.isOpen) markAnswer(clientId, "waiting");
+    box.value = "";
+    setAnswering(false, socket.isOpen ? "Answer sent. The next question is on its way…" : "Answer kept on this device; it is sent as soon as the connection is back.");
+    done.then(
+      () => {
+        markAnswer(clientId, "saved");
+        if (!state.question || state.question.question_id === q.question_id) answerStatus.textContent = "Answer saved. The next question is on its way…";
+      },
+      (error) => {
+        markAnswer(clientId, "failed", error.code === "stale_question" ? "The time for this question had run out, so this answer was not recorded." : error.message);
+        if (state.question && state.question.question_id === q.question_id && error.code !== "stale_question") {
+          // Not recorded for a reason the candidate can act on: give the text back.
+          state.answered.delete(q.question_id);
+          box.value = text;
+          setAnswering(true, "Your answer was not saved. Please send it again.");
+        }
+      },
+    );
+  }
+
+  function setAnswering(on, message) {
+    box.disabled = !on;
+    send.disabled = !on;
+    if (message !== undefined) answerStatus.textContent = message;
+  }
+
+  box.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      submitAnswer();
+    }
+  });
+  box.addEventListener("input", () => {
+    if (state.question) sessionStorage.setItem(draftKey(state.question.question_id), box.value);
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submitAnswer();
+  });
+
+  // --- questions and time --------------------------------------------------------------------
+
+  function showMeta(q) {
+    const parts = [];
+    if (q.source === "recruiter") parts.push(h("span", { class: "pill info" }, "From the recruiter"));
+    else if (q.kind === "follow_up") parts.push(h("span", { class: "pill accent" }, `Follow-up to question ${q.index}`));
+    else parts.push(h("span", {}, plan ? `Question ${q.index} of ${plan.question_count}` : `Question ${q.index}`));
+    clear(meta, parts);
+  }
+
+  socket.on("question.delta", (m) => {
+    if (state.streamingId !== m.question_id) {
+      state.streamingId = m.question_id;
+      state.question = null;
+      questionText.textContent = "";
+      clear(meta, h("span", {}, "The interviewer is writing the next question…"));
+      timer.hidden = true;
+      setAnswering(false, "Wait for the question to finish…");
+    }
+    questionText.classList.add("streaming");
+    questionText.append(m.text);
+  });
+
+  socket.on("question.done", (m) => {
+    const same = state.question && state.question.question_id === m.question_id;
+    state.streamingId = null;
+    state.question = { ...m, deadline: Date.now() + (m.time_left_s ?? m.time_limit_s) * 1000 };
+    questionText.classList.remove("streaming");
+    questionText.textContent = m.text;
+    showMeta(m);
+    timer.hidden = false;
+    timer.classList.remove("warn", "over");
+    if (state.answered.has(m.question_id)) {
+      setAnswering(false);
+      return;
+    }
+    if (!same) {
+      announcer.textContent = `${m.source === "recruiter" ? "Question from the recruiter" : m.kind === "follow_up" ? "Follow-up question" : `Question ${m.index}`}: ${m.text}`;
+      box.value = sessionStorage.getItem(draftKey(m.question_id)) || "";
+    }
+    setAnswering(true, "");
+    if (!document.activeElement || document.activeElement === document.body || document.activeElement === box || !ctx.main.contains(document.activeElement)) box.focus();
+  });
+
+  socket.on("time.warning", (m) => {
+    if (m.scope === "answer") {
+      timer.classList.add("warn");
+      announcer.textContent = `${m.seconds_left} seconds left for this answer.`;
+    } else {
+      announcer.textContent = `${Math.round(m.seconds_left / 60) || 1} minute${m.seconds_left >= 90 ? "s" : ""} left in the interview.`;
+      totalLeft.classList.add("warn");
+    }
+  });
+
+  function tick() {
+    const q = state.question;
+    if (q) {
+      const left = (q.deadline - Date.now()) / 1000;
+      time.textContent = left > 0 ? clock(left) : "Time is up";
+      barFill.style.width = `${Math.max(0, Math.min(100, (left / q.time_limit_s) * 100))}%`;
+      timer.classList.toggle("over", left <= 0);
+      if (left <= 0 && !state.answered.has(q.question_id)) answerStatus.textContent = "Time is up for this question; the interviewer moves on.";
+    }
+    if (state.startedAt && plan) {
+      const left = (Date.parse(state.startedAt) + plan.total_time_limit_min * 60000 - Date.now()) / 1000;
+      totalLeft.textContent = `Interview: ${clock(left)} left`;
+    }
+  }
+  const ticker = setInterval(tick, 250);
+
+  // --- the connection ------------------------------------------------------------------------
+
+  socket.on("status", (s) => {
+    if (s.state === "open") {
+      connection.className = "pill ok";
+      connection.textContent = "Connected";
+      clear(banner);
+      for (const [clientId, li] of answerItems) if (li.dataset.status === "waiting") markAnswer(clientId, "sending");
+      return;
+    }
+    if (s.state === "closed") return;
+    const offline = s.state === "offline";
+    connection.className = "pill warn";
+    connection.textContent = offline ? "Offline" : s.state === "connecting" && s.attempt === 0 ? "Connecting…" : "Reconnecting…";
+    if (s.state === "reconnecting" || offline) {
+      for (const [clientId, li] of answerItems) if (li.dataset.status === "sending") markAnswer(clientId, "waiting");
+      clear(
+        banner,
+        h(
+          "div",
+          { class: "notice warn", role: "alert" },
+          offline
+            ? "You are offline. Stay on this page: the interview continues when your connection is back, and your answers are kept."
+            : `The connection dropped. Reconnecting${s.delay ? ` in ${Math.ceil(s.delay / 1000)} s` : ""}… Your answers are kept and sent when it is back.`,
+        ),
+      );
+    }
+  });
+
+  socket.on("session.ready", (ready) => {
+    if (ready.state === "scheduled" || !state.startedAt) refreshStart();
+    reportCamera();
+    startSnapshots(ready.screenshot_interval_s);
+  });
+
+  socket.on("interview.ended", (m) => finish(m.reason));
+  socket.on("closed", async (c) => {
+    if (state.ended) return;
+    if (c.why === "ended" || c.why === "interview_ended") {
+      const latest = await api.get(`/interviews/${id}`).catch(() => null);
+      finish(latest?.state_reason || c.reason);
+    } else if (c.why === "replaced") {
+      stopLive();
+      clear(
+        banner,
+        h(
+          "div",
+          { class: "notice warn", role: "alert" },
+          "This interview is now open in another tab or window, which carries on. ",
+          h("button", { type: "button", class: "small", onclick: () => navigateHere() }, "Continue here instead"),
+        ),
+      );
+      setAnswering(false, "The interview continues in the other window.");
+      connection.className = "pill";
+      connection.textContent = "Elsewhere";
+    } else {
+      stopLive();
+      clear(banner, errorBox({ message: c.reason || "The interview cannot continue here." }));
+      setAnswering(false, "");
+    }
+  });
+
+  socket.on("error", (m) => {
+    if (!m.client_id) toast(m.message, { error: true });
+    else if (restored.has(m.client_id)) markAnswer(m.client_id, "failed", m.message);
+  });
+
+  function navigateHere() {
+    window.dispatchEvent(new HashChangeEvent("hashchange"));
+  }
+
+  // When the interview started, for the total time left: the start is committed a moment after
+  // the socket opens, so ask again briefly if it is not there yet.
+  async function refreshStart(tries = 5) {
+    const latest = await api.get(`/interviews/${id}`).catch(() => null);
+    if (latest?.started_at) state.startedAt = latest.started_at;
+    else if (tries > 1 && !state.ended && ctx.alive()) setTimeout(() => refreshStart(tries - 1), 1000);
+  }
+
+  // --- camera and proctoring -----------------------------------------------------------------
+
+  function updateCameraNote() {
+    cameraNote.textContent = camera.available
+      ? state.snapshots
+        ? `Camera on · ${plural(state.snapshots, "snapshot")} shared with the recruiter`
+        : "Camera on · a snapshot is shared with the recruiter every few seconds"
+      : `Camera unavailable${camera.problem ? `: ${camera.problem}` : ""} The interview goes on; the recruiter sees that the camera was unavailable.`;
+  }
+
+  function reportCamera() {
+    const key = `openhire.camera_reported.${id}`;
+    if (camera.available || sessionStorage.getItem(key)) return;
+    sessionStorage.setItem(key, "1");
+    socket.send("proctor", { signal: "camera_unavailable" });
+  }
+
+  camera.onLost = () => {
+    updateCameraNote();
+    reportCamera();
+  };
+
+  function startSnapshots(intervalS) {
+    clearTimeout(snapshotTimer);
+    if (!intervalS || state.ended) return;
+    // A little over the interval, so that network jitter never makes two arrive too close.
+    const every = intervalS * 1000 + 150;
+    const shoot = async () => {
+      if (state.ended || !socket.isOpen) return;
+      if (camera.available) {
+        const jpeg = await camera.snapshot();
+        if (jpeg && socket.sendScreenshot(jpeg)) state.pendingSnapshot = true;
+      }
+      snapshotTimer = setTimeout(shoot, every);
+    };
+    snapshotTimer = setTimeout(shoot, 300);
+  }
+  socket.on("ack", (m) => {
+    if (m.client_id.startsWith("s-")) {
+      state.snapshots += 1;
+      updateCameraNote();
+    } else if (answerItems.has(m.client_id)) {
+      // Also answers restored from an earlier page load, which no promise waits for.
+      markAnswer(m.client_id, "saved");
+    }
+  });
+
+  let blurTimer = null;
+  let blurred = false;
+  const onVisibility = () => socket.send("proctor", { signal: document.hidden ? "tab_hidden" : "tab_visible" });
+  const onBlur = () => {
+    // A tab switch also blurs the window: report it once, as tab_hidden.
+    clearTimeout(blurTimer);
+    blurTimer = setTimeout(() => {
+      if (!document.hidden && !state.ended) {
+        blurred = true;
+        socket.send("proctor", { signal: "window_blur" });
+      }
+    }, 150);
+  };
+  const onFocus = () => {
+    clearTimeout(blurTimer);
+    if (blurred && !state.ended) {
+      blurred = false;
+      socket.send("proctor", { signal: "window_focus" });
+    }
+  };
+  const onPaste = () => !state.ended && socket.send("proctor", { signal: "paste" });
+  let wasFullscreen = false;
+  const onFullscreen = () => {
+    if (document.fullscreenElement) wasFullscreen = true;
+    else if (wasFullscreen && !state.ended) {
+      wasFullscreen = false;
+      socket.send("proctor", { signal: "fullscreen_exit" });
+    }
+    fullscreen.textContent = document.fullscreenElement ? "Exit full screen" : "Full screen";
+  };
+  document.addEventListener("visibilitychange", onVisibility);
+  window.addEventListener("blur", onBlur);
+  window.addEventListener("focus", onFocus);
+  box.addEventListener("paste", onPaste);
+  document.addEventListener("fullscreenchange", onFullscreen);
+  fullscreen.hidden = !document.fullscreenEnabled;
+  fullscreen.addEventListener("click", () => (document.fullscreenElement ? document.exitFullscreen() : document.documentElement.requestFullscreen()).catch(() => {}));
+
+  endButton.addEventListener("click", async () => {
+    const ok = await confirmDialog({
+      title: "End the interview now?",
+      message: "Questions you have not answered yet will not be asked, and you cannot come back to this interview.",
+      confirm: "End the interview",
+      danger: true,
+    });
+    if (!ok) return;
+    endButton.disabled = true;
+    setAnswering(false, "Ending the interview…");
+    socket.send("end");
+  });
+
+  function stopLive() {
+    clearInterval(ticker);
+    clearTimeout(snapshotTimer);
+    clearTimeout(blurTimer);
+    document.removeEventListener("visibilitychange", onVisibility);
+    window.removeEventListener("blur", onBlur);
+    window.removeEventListener("focus", onFocus);
+    document.removeEventListener("fullscreenchange", onFullscreen);
+  }
+
+  function finish(reason) {
+    if (state.ended) return;
+    state.ended = true;
+    stopLive();
+    socket.stop();
+    camera.stop();
+    for (const key of Object.keys(sessionStorage)) if (key.startsWith(`openhire.draft.${id}.`)) sessionStorage.removeItem(key);
+    if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+    endScreen(ctx, interview, reason);
+  }
+
+  ctx.onLeave(() => {
+    stopLive();
+    socket.stop();
+  });
+
+  // Answers already given (when rejoining), then the socket.
+  (async () => {
+    const questions = new Map();
+    if (interview.state === "in_progress") {
+      try {
+        const page = await api.get(`/interviews/${id}/events`, { limit: 1000 });
+        for (const e of page.items) {
+          if (e.kind === "question") questions.set(e.data.question_id, e.data.text);
+          if (e.kind === "answer") {
+            state.answered.add(e.data.question_id);
+            addAnswerItem(questions.get(e.data.question_id) || "", e.data.text, "saved");
+          }
+        }
+      } catch {
+        // The list is a convenience; the interview itself goes on.
+      }
+    }
+    for (const message of socket.pending()) {
+      if (message.type === "answer") {
+        state.answered.add(message.question_id);
+        addAnswerItem(questions.get(message.question_id) || "", message.text, "waiting", message.client_id);
+        restored.add(message.client_id);
+      }
+    }
+    if (!ctx.alive() || state.ended) return;
+    socket.start();
+  })();
+}
+
+// --- the end -------------------------------------------------------------------------------
+
+function endScreen(ctx, interview, reason) {
+  const expired = interview.state === "expired";
+  const text = CANDIDATE_END_REASONS[reason] || (expired ? CANDIDATE_END_REASONS.not_started : "The interview has ended. Your answers are saved.");
+  clear(
+    ctx.main,
+    h(
+      "div",
+      { class: "end-screen" },
+      h(
+        "div",
+        { class: "card" },
+        h("div", { class: "big", "aria-hidden": "true" }, expired ? "⌛" : "✓"),
+        h("h1", { tabindex: "-1" }, expired ? "This interview expired" : "Your interview is over"),
+        h("p", {}, text),
+        expired ? null : h("p", { class: "muted" }, `The recruiter for ${interview.job_title} now reviews your answers and will be in touch.`),
+        h("div", { class: "actions", style: "justify-content:center" }, h("a", { class: "button primary", href: "#/applications" }, "My applications"), h("a", { class: "button", href: "#/jobs" }, "Find more jobs")),
+      ),
+    ),
+  );
+  ctx.main.querySelector("h1").focus();
+}
