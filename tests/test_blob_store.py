@@ -393,12 +393,23 @@ async def test_signed_urls_take_one_request_per_bucket_and_batch(
     assert all(int(r.json()["expiresIn"]) == 60 for r in signs)
 
 
+async def settled(fake: FakeSupabaseStorage, quiet_s: float = 0.2) -> None:
+    """Wait until the fake has seen no new request for ``quiet_s``."""
+    seen = -1
+    while seen != len(fake.seen()):
+        seen = len(fake.seen())
+        await asyncio.sleep(quiet_s)
+
+
 async def test_signed_urls_fail_as_one_call_would(fake: FakeSupabaseStorage) -> None:
     store = await open_supabase(fake)
     try:
         fake.fail_next(20, 503)
         with pytest.raises(BlobStoreUnavailable):
             await store.signed_urls([resume_key(), screenshot_key()], 60)
+        # The sibling batch was cancelled, but a request it had already written may still
+        # reach the fake: let it land before planning the next fault, or it takes that fault.
+        await settled(fake)
         fake.reset()
         fake.fail_next(1, 403)
         with pytest.raises(BlobStoreFailed, match="HTTP 403"):
