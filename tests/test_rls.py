@@ -19,6 +19,7 @@ import asyncpg
 import httpx
 import pytest
 
+from server.http.jobs import InterviewPlan
 from server.store import migrations
 from tests.conftest import ROOT, ServerProcess, job_payload, unique_email
 
@@ -302,8 +303,8 @@ async def test_anon_sees_open_jobs_and_nothing_else(conn: asyncpg.Connection, wo
 # --- writing --------------------------------------------------------------------------------
 
 INSERT_JOB = (
-    "insert into public.jobs (recruiter_id, title, description, job_type, interview_plan)"
-    " values ($1, 'Written directly', 'Via the database', 'contract', '{}') returning id"
+    "insert into public.jobs (recruiter_id, title, description, job_type)"
+    " values ($1, 'Written directly', 'Via the database', 'contract') returning id"
 )
 INSERT_APPLICATION = (
     "insert into public.applications (job_id, candidate_id, cover_letter)"
@@ -560,7 +561,7 @@ async def test_events_and_artifacts_follow_their_interview(
                 await conn.fetch(f"select interview_id from public.{table}")
 
 
-async def test_recruiters_cannot_forge_a_jobs_dates_or_id(
+async def test_recruiters_cannot_forge_a_jobs_dates_id_or_plan(
     conn: asyncpg.Connection, world: World
 ) -> None:
     """A job's id and dates are the server's: writing them directly would let a recruiter pin a
@@ -582,6 +583,26 @@ async def test_recruiters_cannot_forge_a_jobs_dates_or_id(
                 " now() + interval '10 years')",
                 world.u("r1"),
             )
+        # Nor the interview plan, which only the API validates: a direct insert gets the
+        # API's default plan, exactly.
+        for statement in (
+            "update public.jobs set interview_plan = '{\"question_count\": 0}' where id = $1",
+            "update public.jobs set interview_plan = interview_plan || '{\"x\": 1}' where id = $1",
+        ):
+            async with refused(NO_PRIVILEGE), conn.transaction():
+                await conn.execute(statement, world.u("open1"))
+        async with refused(NO_PRIVILEGE), conn.transaction():
+            await conn.execute(
+                "insert into public.jobs (recruiter_id, title, description, job_type,"
+                " interview_plan) values ($1, 'x', 'x', 'contract', '{}')",
+                world.u("r1"),
+            )
+        plan = await conn.fetchval(
+            "insert into public.jobs (recruiter_id, title, description, job_type)"
+            " values ($1, 'x', 'x', 'contract') returning interview_plan",
+            world.u("r1"),
+        )
+        assert json.loads(plan) == InterviewPlan().model_dump(mode="json")
         # What the API lets a recruiter change, they still may.
         assert (
             await conn.fetchval(
