@@ -20,6 +20,7 @@ questions left unanswered. The rationale of each score names the figures it used
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import AsyncGenerator, Iterator, Sequence
@@ -473,8 +474,13 @@ def _signals(job: JobBrief, transcript: Sequence[Turn]) -> _Signals:
     )
 
 
+@functools.lru_cache(maxsize=1024)
+def _skill_pattern(skill: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<!\w){re.escape(skill)}(?!\w)", re.IGNORECASE)
+
+
 def _mentions(text: str, skill: str) -> bool:
-    return re.search(rf"(?<!\w){re.escape(skill)}(?!\w)", text, re.IGNORECASE) is not None
+    return _skill_pattern(skill).search(text) is not None
 
 
 def criterion_kind(criterion: Criterion) -> CriterionKind:
@@ -518,32 +524,63 @@ def _rationale(kind: CriterionKind, s: _Signals) -> str:
     return "; ".join(parts) + "."
 
 
-def _sentence_weight(kind: CriterionKind, sentence: str, skills: Sequence[str]) -> int:
-    concrete = bool(_NUMBER.search(sentence) or _EXAMPLE.search(sentence))
-    reasoning = bool(_REASONING.search(sentence))
-    named = sum(_mentions(sentence, s) for s in skills)
+@dataclass(frozen=True, slots=True)
+class _Sentence:
+    """A quotable sentence of an answer and what the evidence ranking looks at in it."""
+
+    position: int
+    question_id: str
+    quote: str
+    words: int
+    concrete: bool
+    reasoning: bool
+    named: int
+
+
+def _quotable(s: _Signals) -> list[_Sentence]:
+    """Every sentence of five words or more, read once per evaluation (not per criterion)."""
+    found = []
+    position = 0
+    for answer in s.answers:
+        for sentence in sentences(answer.text):
+            position += 1
+            words = word_count(sentence)
+            if words < 5:
+                continue
+            found.append(
+                _Sentence(
+                    position=position,
+                    question_id=answer.turn.question_id,
+                    quote=trim_quote(sentence),
+                    words=words,
+                    concrete=bool(_NUMBER.search(sentence) or _EXAMPLE.search(sentence)),
+                    reasoning=bool(_REASONING.search(sentence)),
+                    named=sum(_mentions(sentence, skill) for skill in s.skills),
+                )
+            )
+    return found
+
+
+def _sentence_weight(kind: CriterionKind, sentence: _Sentence) -> int:
+    concrete, reasoning, named = sentence.concrete, sentence.reasoning, sentence.named
     if kind == "technical":
         return 2 * named + concrete
     if kind == "problem_solving":
         return 2 * reasoning + concrete
     if kind == "communication":
-        return int(8 <= word_count(sentence) <= 40) + concrete + reasoning
+        return int(8 <= sentence.words <= 40) + concrete + reasoning
     return concrete + reasoning + min(1, named)
 
 
-def _evidence(kind: CriterionKind, s: _Signals, limit: int = 2) -> list[Evidence]:
-    ranked: list[tuple[int, int, Evidence]] = []
-    position = 0
-    for answer in s.answers:
-        for sentence in sentences(answer.text):
-            position += 1
-            if word_count(sentence) < 5:
-                continue
-            weight = _sentence_weight(kind, sentence, s.skills)
-            quote = trim_quote(sentence)
-            ranked.append(
-                (-weight, position, Evidence(question_id=answer.turn.question_id, quote=quote))
-            )
+def _evidence(kind: CriterionKind, quotable: Sequence[_Sentence], limit: int = 2) -> list[Evidence]:
+    ranked = [
+        (
+            -_sentence_weight(kind, sentence),
+            sentence.position,
+            Evidence(question_id=sentence.question_id, quote=sentence.quote),
+        )
+        for sentence in quotable
+    ]
     ranked.sort(key=lambda r: (r[0], r[1]))
     chosen: list[Evidence] = []
     for weight, _, evidence in ranked:
@@ -558,6 +595,7 @@ def score_interview(
     job: JobBrief, transcript: Sequence[Turn], proctoring: ProctoringSummary
 ) -> Evaluation:
     s = _signals(job, transcript)
+    quotable = _quotable(s)
     criteria = []
     for criterion in job.rubric:
         kind = criterion_kind(criterion)
@@ -568,7 +606,7 @@ def score_interview(
                 weight=criterion.weight,
                 score=_score(quality),
                 rationale=_rationale(kind, s),
-                evidence=_evidence(kind, s),
+                evidence=_evidence(kind, quotable),
             )
         )
     overall = overall_score(criteria)
