@@ -1,4 +1,4 @@
-"""`openhire serve | migrate`."""
+"""`openhire serve | migrate | loadtest`."""
 
 from __future__ import annotations
 
@@ -87,7 +87,15 @@ def main(argv: list[str] | None = None) -> int:
     p_serve.add_argument("--host", help="address to listen on (OPENHIRE_HOST)")
     p_serve.add_argument("--port", type=int, help="port to listen on (OPENHIRE_PORT)")
     sub.add_parser("migrate", help="apply pending migrations to the database and exit")
-    args = parser.parse_args(argv)
+    # Its options are the load generator's own: everything after the word goes to it.
+    sub.add_parser("loadtest", add_help=False, help="play many interviews against a server")
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "loadtest":
+        from clients.loadtest import main as loadtest
+
+        return loadtest(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
 
     try:
         settings = Settings.from_env()

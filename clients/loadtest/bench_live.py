@@ -51,8 +51,11 @@ import orjson
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from clients.interview_client import SUBPROTOCOL, screenshot_frame, ws_url
+from clients.interview_client import screenshot_frame, ws_url
+from clients.loadtest.metrics import percentile
+from clients.loadtest.roster import Seat, build_roster
 from clients.loadtest.server import BenchServer
+from clients.loadtest.simulate import connect, ticket_url
 
 ANSWER = (
     "In my last role I owned the ingestion service, written in Python with asyncio and "
@@ -91,77 +94,13 @@ def fake_jpeg(size: int, width: int = 640, height: int = 480) -> bytes:
 # --- setup over the public API ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Seat:
-    """One candidate's interview."""
-
-    interview_id: str
-    candidate_token: str
-
-
-async def _signup(http: httpx.AsyncClient, role: str, n: int) -> str:
-    resp = await http.post(
-        "/auth/signup",
-        json={
-            "email": f"bench-live-{role}-{n}-{uuid.uuid4().hex[:8]}@example.test",
-            "password": "benchmark-password",
-            "full_name": f"Bench {role.title()} {n}",
-            "role": role,
-        },
-    )
-    resp.raise_for_status()
-    token: str = resp.json()["access_token"]
-    return token
-
-
-def _auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 async def setup(base_url: str, sessions: int, concurrency: int) -> tuple[str, list[Seat]]:
     """One recruiter, one job, ``sessions`` candidates, each with an application and a
-    scheduled interview. Signing up hashes a password (argon2, ~50-100 ms of server CPU), so
-    the sign-ups run with bounded concurrency."""
-    limits = httpx.Limits(max_connections=concurrency * 2)
-    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as http:
-        recruiter = await _signup(http, "recruiter", 0)
-        job = await http.post(
-            "/jobs",
-            headers=_auth(recruiter),
-            json={
-                "title": "Senior Python Engineer",
-                "description": "Build async services with Starlette and PostgreSQL. Own the "
-                "latency of the interview pipeline. Mentor other engineers.",
-                "job_type": "full_time",
-                "location": "Berlin",
-                "remote": True,
-                "required_skills": ["python", "postgresql", "asyncio", "websockets"],
-                "interview_plan": PLAN,
-            },
-        )
-        job.raise_for_status()
-        job_id = job.json()["id"]
-        gate = asyncio.Semaphore(concurrency)
-
-        async def seat(n: int) -> Seat:
-            async with gate:
-                token = await _signup(http, "candidate", n)
-                application = await http.post(
-                    f"/jobs/{job_id}/applications",
-                    headers=_auth(token),
-                    files={"cover_letter": (None, f"Hello, I am candidate {n}.")},
-                )
-                application.raise_for_status()
-                interview = await http.post(
-                    f"/applications/{application.json()['id']}/interviews",
-                    headers=_auth(recruiter),
-                    json={},
-                )
-                interview.raise_for_status()
-                return Seat(interview.json()["id"], token)
-
-        seats = await asyncio.gather(*(seat(n) for n in range(sessions)))
-    return recruiter, list(seats)
+    scheduled interview (``clients.loadtest.roster``)."""
+    roster = await build_roster(
+        base_url, candidates=sessions, interview_plan=PLAN, concurrency=concurrency
+    )
+    return roster.recruiter_token, roster.seats
 
 
 # --- the load -------------------------------------------------------------------------------
@@ -361,24 +300,6 @@ class Watch:
             pass
 
 
-async def _connect(url: str) -> ClientConnection:
-    return await websockets.connect(
-        url,
-        subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
-        max_size=2**20,
-        compression=None,
-        open_timeout=30,
-        ping_interval=None,
-    )
-
-
-async def _ticket(http: httpx.AsyncClient, interview_id: str, token: str) -> str:
-    resp = await http.post(f"/interviews/{interview_id}/ticket", headers=_auth(token))
-    resp.raise_for_status()
-    url: str = resp.json()["url"]
-    return url
-
-
 async def _first_ready(ws: ClientConnection) -> None:
     message = orjson.loads(await asyncio.wait_for(ws.recv(), 30))
     if message["type"] != "session.ready":
@@ -441,11 +362,11 @@ async def run_load(seats: list[Seat], opts: Options, barrier: Any = None) -> Sta
             async with gate:
                 watcher_ws = None
                 if opts.watchers:
-                    url = await _ticket(http, seat.interview_id, opts.recruiter_token)
-                    watcher_ws = await _connect(ws_url(opts.base_url, url + "&since=0"))
+                    url = await ticket_url(http, seat.interview_id, opts.recruiter_token)
+                    watcher_ws = await connect(ws_url(opts.base_url, url + "&since=0"))
                     await _first_ready(watcher_ws)
-                url = await _ticket(http, seat.interview_id, seat.candidate_token)
-                ws = await _connect(ws_url(opts.base_url, url))
+                url = await ticket_url(http, seat.interview_id, seat.candidate_token)
+                ws = await connect(ws_url(opts.base_url, url))
                 await _first_ready(ws)
                 candidate = Candidate(ws, stats, clock, opts)
                 candidates.append(candidate)
@@ -593,14 +514,6 @@ def _postgres_pids(data_dir: Path) -> list[int]:
 
 
 # --- report ---------------------------------------------------------------------------------
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile of sorted ``values``."""
-    if not values:
-        return float("nan")
-    rank = max(1, min(len(values), round(p / 100 * len(values) + 0.5)))
-    return values[rank - 1]
 
 
 def report(stats: Stats, args: argparse.Namespace) -> None:

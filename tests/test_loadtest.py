@@ -1,0 +1,186 @@
+"""The load generator (``openhire loadtest``): a smoke run of 20 concurrent interviews with
+watchers, drops and resumes against a real server, to completion, with the no-loss check;
+and proof that the check fails when a log is not what the acks promised.
+
+Nothing here asserts speed: the figures are for benchmarks (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+import time
+from typing import Any
+
+import orjson
+import pytest
+
+from clients.loadtest.images import webcam_jpegs
+from clients.loadtest.metrics import Recorder
+from clients.loadtest.roster import build_roster, plan
+from clients.loadtest.simulate import Behaviour, play
+from clients.loadtest.verify import check_interview, verify_all
+from tests.conftest import ROOT, ServerProcess
+
+pytestmark = pytest.mark.slow
+
+
+async def test_twenty_interviews_complete_and_nothing_is_lost(server: ServerProcess) -> None:
+    roster = await build_roster(
+        server.url,
+        candidates=20,
+        interview_plan=plan(4, answer_time_limit_s=120, total_time_limit_min=10),
+    )
+    behaviour = Behaviour(
+        base_url=server.url,
+        recruiter_token=roster.recruiter_token,
+        questions=4,
+        think_time=0.5,
+        # The suite's server takes a screenshot a second at most.
+        screenshot_every=1.2,
+        signal_rate=30,
+        disconnect_rate=20,
+        watchers=1,
+        ramp_up=1.0,
+        deadline=120,
+        images=webcam_jpegs((30, 80), count=3),
+    )
+    recorder = Recorder(time.time())
+    tracks = await play(
+        list(enumerate(roster.seats)),
+        behaviour,
+        recorder,
+        seed=7,
+        run_start=time.perf_counter(),
+        total=20,
+    )
+    exported = [t.export() for t in tracks]
+    outcomes = {t["interview_id"]: t["outcome"] for t in exported}
+    assert list(outcomes.values()) == ["completed"] * 20, outcomes
+    assert recorder.counts["started"] == 20
+    assert recorder.counts["completed"] == 20
+    # Drops happened, some with a message in flight, and both kinds of socket came back.
+    assert recorder.counts["candidate_reconnects"] > 0, recorder.counts
+    assert recorder.counts["watcher_reconnects"] > 0, recorder.counts
+    assert recorder.counts["resent"] > 0, recorder.counts
+    for t in exported:
+        kinds = {kind for _, kind, _ in t["acked"]}
+        assert {"answer", "screenshot"} <= kinds, t
+        # Every answer was acked, unless the last was cut off in flight and the interview
+        # ended (on it) before the candidate was back: then it is still unacked.
+        answers = sum(kind == "answer" for _, kind, _ in t["acked"])
+        assert answers + sum(cid.startswith("a-") for cid in t["unacked"]) == 4, t
+        assert len(t["watcher_views"]) == 1
+    assert any(kind == "signal" for t in exported for _, kind, _ in t["acked"])
+
+    verdicts, logs = await verify_all(server.url, roster.recruiter_token, exported)
+    assert [v.problems for v in verdicts] == [[]] * 20
+    assert sum(v.acked for v in verdicts) >= 20 * 6
+
+    # The check can fail: take one interview's real log and acks, and tamper with them.
+    track = max(exported, key=lambda t: len(t["acked"]))
+    interview_id = track["interview_id"]
+    log, acked, views = logs[interview_id], track["acked"], track["watcher_views"]
+    assert check_interview(interview_id, acked, log, views, expect_completed=True).ok
+
+    cid, kind, offset = acked[len(acked) // 2]
+    lost = [e for e in log if e.get("client_id") != cid]
+    verdict = check_interview(interview_id, acked, lost)
+    assert f"lost: {kind} {cid}, acked at offset {offset}, is not in the log" in verdict.problems
+
+    doubled = copy.deepcopy(log)
+    twin = next(e for e in doubled if e.get("client_id") == cid)
+    doubled.append({**twin, "offset": len(doubled) + 1})
+    verdict = check_interview(interview_id, acked, doubled)
+    assert any(p.startswith(f"duplicate: client id {cid}") for p in verdict.problems), verdict
+
+    swapped = list(acked)
+    i = len(swapped) // 2
+    swapped[i], swapped[i + 1] = swapped[i + 1], swapped[i]
+    verdict = check_interview(interview_id, swapped, log)
+    assert any(p.startswith("out of order") for p in verdict.problems), verdict
+
+
+def _event(offset: int, kind: str, client_id: str | None = None) -> dict[str, Any]:
+    return {"offset": offset, "kind": kind, "client_id": client_id, "data": {}}
+
+
+def test_the_check_names_every_kind_of_problem() -> None:
+    log = [
+        _event(1, "connection"),
+        _event(2, "answer", "a1"),
+        _event(3, "screenshot", "s1"),
+        _event(4, "proctor", "p1"),
+    ]
+    acked = [("a1", "answer", 2), ("s1", "screenshot", 3), ("p1", "signal", 4)]
+    views = [[(1, "connection"), (2, "answer"), (3, "screenshot"), (4, "proctor")]]
+    assert check_interview("i", acked, log, views).ok
+
+    def problems(acked: Any = acked, log: Any = log, views: Any = views) -> list[str]:
+        return check_interview("i", acked, log, views).problems
+
+    assert problems(acked=[*acked, ("a2", "answer", 5)]) == [
+        "lost: answer a2, acked at offset 5, is not in the log"
+    ]
+    assert problems(acked=[("a1", "answer", 3), *acked[1:]]) == [
+        "moved: answer a1 was acked at offset 3, logged at 2"
+    ]
+    assert problems(acked=[("s1", "answer", 3)]) == [
+        "wrong kind: s1 was sent as answer, logged as screenshot"
+    ]
+    assert problems(acked=[*acked, ("a1", "answer", 2)]) == [
+        "out of order: acked messages are logged at offsets [2, 3, 4, 2]",
+        "acked twice as new: a1 (2 times)",
+    ]
+    assert problems(log=[*log[:3], _event(5, "proctor", "p1")]) == [
+        "log offsets are not 1..4 in order: [1, 2, 3, 5]",
+        "moved: signal p1 was acked at offset 4, logged at 5",
+        "watcher 0: received proctor at offset 4, the log has None",
+    ]
+    assert problems(views=[[(1, "connection"), (3, "screenshot")]]) == [
+        "watcher 0: received offsets [1, 3], not 1, 2, 3..."
+    ]
+    assert problems(views=[[(1, "connection"), (2, "answer"), (2, "answer")]]) == [
+        "watcher 0: received offsets [1, 2, 2], not 1, 2, 3..."
+    ]
+
+
+def test_openhire_loadtest_runs_as_a_command(server: ServerProcess, tmp_path: Any) -> None:
+    out = tmp_path / "run.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "loadtest",
+            "--url",
+            server.url,
+            "--interviews",
+            "3",
+            "--questions",
+            "2",
+            "--think-time",
+            "0.3",
+            "--ramp-up",
+            "0.5",
+            "--screenshot-every",
+            "1.2",
+            "--disconnect-rate",
+            "0",
+            "--json",
+            str(out),
+            "--quiet",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "OK: nothing lost, nothing duplicated" in proc.stdout
+    result = orjson.loads(out.read_bytes())
+    assert result["sessions"]["completed"] == 3
+    assert result["verification"]["ok"] is True
+    assert result["latency_ms"]["answer_ack"]["count"] == 6
+    assert result["local"] is False
