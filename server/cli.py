@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import Any
 
 import structlog
 
@@ -13,6 +14,22 @@ from server.errors import OpenHireError
 from server.logs import configure_logging
 
 log = structlog.get_logger(__name__)
+
+
+# How `openhire serve` runs uvicorn (the load test's echo baseline uses the same): the
+# sans-I/O WebSocket implementation, no per-message compression (JPEGs do not compress and
+# deflate costs memory per socket), 1 MiB frames, pings, a bounded graceful shutdown.
+UVICORN_OPTIONS: dict[str, Any] = {
+    "ws": "websockets-sansio",
+    "ws_per_message_deflate": False,
+    "ws_max_size": 1024 * 1024,
+    "ws_ping_interval": 20,
+    "ws_ping_timeout": 20,
+    "timeout_graceful_shutdown": 10,
+    "log_config": None,
+    "access_log": False,
+    "proxy_headers": False,
+}
 
 
 def serve(settings: Settings) -> int:
@@ -28,19 +45,7 @@ def serve(settings: Settings) -> int:
         asyncio.run(wait_for_database(settings.database_url, settings))
     app = create_app(settings)
     config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        ws="websockets-sansio",
-        ws_per_message_deflate=False,
-        ws_max_size=1024 * 1024,
-        ws_ping_interval=20,
-        ws_ping_timeout=20,
-        timeout_graceful_shutdown=10,
-        lifespan="on",
-        log_config=None,
-        access_log=False,
-        proxy_headers=False,
+        app, host=settings.host, port=settings.port, lifespan="on", **UVICORN_OPTIONS
     )
     server = uvicorn.Server(config)
     if settings.embedded_database:

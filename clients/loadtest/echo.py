@@ -53,22 +53,10 @@ app = Starlette(routes=[Route("/healthz", healthz), WebSocketRoute("/echo", echo
 def serve(host: str, port: int) -> None:
     import uvicorn
 
-    # The same WebSocket settings as `openhire serve` (server/cli.py).
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        ws="websockets-sansio",
-        ws_per_message_deflate=False,
-        ws_max_size=1024 * 1024,
-        ws_ping_interval=20,
-        ws_ping_timeout=20,
-        timeout_graceful_shutdown=10,
-        lifespan="off",
-        log_config=None,
-        access_log=False,
-        proxy_headers=False,
-    )
+    # The same uvicorn and WebSocket settings as `openhire serve`.
+    from server.cli import UVICORN_OPTIONS
+
+    uvicorn.run(app, host=host, port=port, lifespan="off", **UVICORN_OPTIONS)
 
 
 class EchoServer:
