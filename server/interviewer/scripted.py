@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from itertools import count, pairwise
 from typing import Literal
 
+import anyio.to_thread
+
 from server.interviewer._text import (
     asked,
     chunk_words,
@@ -208,7 +210,9 @@ class ScriptedInterviewer(Interviewer):
     async def evaluate(
         self, job: JobBrief, transcript: Sequence[Turn], proctoring: ProctoringSummary
     ) -> Evaluation:
-        return score_interview(job, tuple(transcript), proctoring)
+        # A few milliseconds of pure Python per interview: in a worker thread, so that many
+        # interviews ending at once do not hold every socket's event loop while they are scored.
+        return await anyio.to_thread.run_sync(score_interview, job, tuple(transcript), proctoring)
 
 
 # Questions
