@@ -34,7 +34,7 @@ from server.errors import (
     ValidationFailed,
 )
 from server.http.errors import validation_error
-from server.http.pagination import decode_newest_first, encode_cursor
+from server.http.pagination import NewestFirstPage, SqlArgs
 from server.http.routing import Api
 from server.http.types import Input, Output, Trimmed
 from server.services import get_services
@@ -255,38 +255,21 @@ async def create_application(request: Request, user: User, job_id: uuid.UUID) ->
 async def list_applications(
     request: Request, user: User, query: ApplicationQuery
 ) -> ApplicationPage:
-    args: list[Any] = [user.id]
+    args = SqlArgs(user.id)
     where = ["a.candidate_id = $1"] if user.role == "candidate" else ["j.recruiter_id = $1"]
-
-    def arg(value: Any) -> str:
-        args.append(value)
-        return f"${len(args)}"
-
     if query.job_id is not None:
-        where.append(f"a.job_id = {arg(query.job_id)}")
+        where.append(f"a.job_id = {args(query.job_id)}")
     if query.status is not None:
-        where.append(f"a.status = {arg(query.status)}")
-    filters = " and ".join(where)
-    filter_args = list(args)
-    page_where = filters
-    if query.cursor:
-        created_at, last_id = decode_newest_first(query.cursor)
-        page_where += f" and (a.created_at, a.id) < ({arg(created_at)}, {arg(last_id)})"
-    limit_arg = arg(query.limit + 1)
+        where.append(f"a.status = {args(query.status)}")
+    page = NewestFirstPage.build("a", where, args, query.cursor, query.limit)
     async with get_services(request).pool.acquire() as conn:
-        rows = await conn.fetch(
-            f"{_SELECT} where {page_where} order by a.created_at desc, a.id desc limit {limit_arg}",
-            *args,
-        )
+        rows = await conn.fetch(f"{_SELECT} {page.clause}", *page.args)
         total = await conn.fetchval(
             "select count(*) from public.applications a join public.jobs j on j.id = a.job_id"
-            f" where {filters}",
-            *filter_args,
+            f" where {page.filters}",
+            *page.filter_args,
         )
-    next_cursor = None
-    if len(rows) > query.limit:
-        rows = rows[: query.limit]
-        next_cursor = encode_cursor(rows[-1]["created_at"], rows[-1]["id"])
+    rows, next_cursor = page.cut(rows)
     return ApplicationPage(
         items=[_application(r) for r in rows],
         total=total,

@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from server.auth.identity import User
 from server.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from server.http.pagination import decode_newest_first, encode_cursor
+from server.http.pagination import NewestFirstPage, SqlArgs
 from server.http.routing import Api
 from server.http.types import Input, Output
 from server.services import get_services
@@ -218,38 +218,21 @@ async def schedule_interview(
     errors=(400,),
 )
 async def list_interviews(request: Request, user: User, query: InterviewQuery) -> InterviewPage:
-    args: list[Any] = [user.id]
+    args = SqlArgs(user.id)
     owner = "candidate_id" if user.role == "candidate" else "recruiter_id"
     where = [f"i.{owner} = $1"]
-
-    def arg(value: Any) -> str:
-        args.append(value)
-        return f"${len(args)}"
-
     if query.state is not None:
-        where.append(f"i.state = {arg(query.state)}")
+        where.append(f"i.state = {args(query.state)}")
     if query.application_id is not None:
-        where.append(f"i.application_id = {arg(query.application_id)}")
-    filters = " and ".join(where)
-    filter_args = list(args)
-    page_where = filters
-    if query.cursor:
-        created_at, last_id = decode_newest_first(query.cursor)
-        page_where += f" and (i.created_at, i.id) < ({arg(created_at)}, {arg(last_id)})"
-    limit_arg = arg(query.limit + 1)
+        where.append(f"i.application_id = {args(query.application_id)}")
+    page = NewestFirstPage.build("i", where, args, query.cursor, query.limit)
     async with get_services(request).pool.acquire() as conn:
         await _expire_due(conn, f"{owner} = $1", user.id)
-        rows = await conn.fetch(
-            f"{_SELECT} where {page_where} order by i.created_at desc, i.id desc limit {limit_arg}",
-            *args,
-        )
+        rows = await conn.fetch(f"{_SELECT} {page.clause}", *page.args)
         total = await conn.fetchval(
-            f"select count(*) from public.interviews i where {filters}", *filter_args
+            f"select count(*) from public.interviews i where {page.filters}", *page.filter_args
         )
-    next_cursor = None
-    if len(rows) > query.limit:
-        rows = rows[: query.limit]
-        next_cursor = encode_cursor(rows[-1]["created_at"], rows[-1]["id"])
+    rows, next_cursor = page.cut(rows)
     return InterviewPage(
         items=[Interview.model_validate(dict(r)) for r in rows],
         total=total,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -71,3 +72,53 @@ def decode_newest_first(cursor: str) -> tuple[datetime, uuid.UUID]:
     """A cursor of a list sorted by (created_at, id) descending."""
     created_at, row_id = decode_cursor(cursor, 2)
     return cursor_time(created_at), cursor_uuid(row_id)
+
+
+class SqlArgs:
+    """Numbered query parameters: ``args(value)`` appends the value and returns its ``$n``."""
+
+    def __init__(self, *initial: Any) -> None:
+        self.values: list[Any] = list(initial)
+
+    def __call__(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
+@dataclass(frozen=True, slots=True)
+class NewestFirstPage:
+    """One page of a list sorted by ``(created_at, id)`` descending, as SQL."""
+
+    # ``where ... order by ... limit ...`` for the page (one row more than asked, to tell
+    # whether there is a next page), and its parameters.
+    clause: str
+    args: list[Any]
+    # The filters alone, and their parameters, for counting the whole list.
+    filters: str
+    filter_args: list[Any]
+    limit: int
+
+    @classmethod
+    def build(
+        cls, alias: str, where: list[str], args: SqlArgs, cursor: str | None, limit: int
+    ) -> NewestFirstPage:
+        filters = " and ".join(where)
+        filter_args = list(args.values)
+        page_where = filters
+        if cursor:
+            created_at, last_id = decode_newest_first(cursor)
+            page_where += (
+                f" and ({alias}.created_at, {alias}.id) < ({args(created_at)}, {args(last_id)})"
+            )
+        clause = (
+            f"where {page_where} order by {alias}.created_at desc, {alias}.id desc"
+            f" limit {args(limit + 1)}"
+        )
+        return cls(clause, list(args.values), filters, filter_args, limit)
+
+    def cut(self, rows: list[Any]) -> tuple[list[Any], str | None]:
+        """The page's rows and the cursor of the next page (None on the last one)."""
+        if len(rows) <= self.limit:
+            return rows, None
+        rows = rows[: self.limit]
+        return rows, encode_cursor(rows[-1]["created_at"], rows[-1]["id"])
