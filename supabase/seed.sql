@@ -1,18 +1,44 @@
 -- Demo data for a local OpenHire: one recruiter, one candidate and one open job.
 -- Applied by `supabase db reset` and, with OPENHIRE_DEMO on (the default for the embedded
 -- database), by the OpenHire server at start-up. Idempotent.
--- Both accounts log in with the password "openhire-demo" (argon2id hash below; the hosted
--- Supabase Auth uses its own hashes, so these accounts are for local use only).
+-- Both accounts log in with the password "openhire-demo" (argon2id hash below), in embedded
+-- mode and through Supabase Auth alike (which verifies argon2 hashes too). Never seed a
+-- production project with them: the password is published.
 
-insert into auth.users (id, email, encrypted_password, raw_user_meta_data)
+-- As Supabase Auth writes its users, so that its password log-in finds them: the default
+-- instance, the `authenticated` audience and role, a confirmed email, and '' (not NULL) in the
+-- token columns it reads as strings. Plus the "email" identity every sign-up gets.
+insert into auth.users (
+  instance_id, id, aud, role, email, encrypted_password, email_confirmed_at,
+  raw_app_meta_data, raw_user_meta_data, confirmation_token, recovery_token,
+  email_change_token_new, email_change, created_at, updated_at
+)
 values
-  ('00000000-0000-4000-8000-000000000001', 'recruiter@demo.openhire.dev',
+  ('00000000-0000-0000-0000-000000000000', '00000000-0000-4000-8000-000000000001',
+   'authenticated', 'authenticated', 'recruiter@demo.openhire.dev',
    '$argon2id$v=19$m=65536,t=3,p=4$yj0vOihN740lvULCMXYbzg$2x7tD3XzJ0Srpbf0btd8jAB24Bgg/ZR1ydeFMF7V42s',
-   '{"full_name": "Riley Recruiter"}'),
-  ('00000000-0000-4000-8000-000000000002', 'candidate@demo.openhire.dev',
+   now(), '{"provider": "email", "providers": ["email"]}', '{"full_name": "Riley Recruiter"}',
+   '', '', '', '', now(), now()),
+  ('00000000-0000-0000-0000-000000000000', '00000000-0000-4000-8000-000000000002',
+   'authenticated', 'authenticated', 'candidate@demo.openhire.dev',
    '$argon2id$v=19$m=65536,t=3,p=4$yj0vOihN740lvULCMXYbzg$2x7tD3XzJ0Srpbf0btd8jAB24Bgg/ZR1ydeFMF7V42s',
-   '{"full_name": "Casey Candidate"}')
+   now(), '{"provider": "email", "providers": ["email"]}', '{"full_name": "Casey Candidate"}',
+   '', '', '', '', now(), now())
 on conflict (id) do nothing;
+
+insert into auth.identities (
+  provider_id, user_id, identity_data, provider, last_sign_in_at, created_at, updated_at
+)
+values
+  ('00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000001',
+   '{"sub": "00000000-0000-4000-8000-000000000001", "email": "recruiter@demo.openhire.dev",
+     "email_verified": true, "phone_verified": false}',
+   'email', now(), now(), now()),
+  ('00000000-0000-4000-8000-000000000002', '00000000-0000-4000-8000-000000000002',
+   '{"sub": "00000000-0000-4000-8000-000000000002", "email": "candidate@demo.openhire.dev",
+     "email_verified": true, "phone_verified": false}',
+   'email', now(), now(), now())
+on conflict (provider_id, provider) do nothing;
 
 insert into public.users (id, email, full_name, role)
 values

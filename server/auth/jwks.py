@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from server.auth.tokens import AUDIENCE, Claims
+from server.errors import KeySetUnavailable as KeySetUnavailable  # re-exported: fetches raise it
 from server.errors import Unauthorized
 
 log = structlog.get_logger(__name__)
@@ -41,10 +42,6 @@ ASYMMETRIC = ("ES256", "RS256")
 _KTY = {"ES256": "EC", "RS256": "RSA"}
 _PUBLIC_FIELDS = {"EC": ("kty", "crv", "x", "y"), "RSA": ("kty", "n", "e")}
 MIN_RSA_BITS = 2048
-
-
-class KeySetUnavailable(Exception):
-    """The key set could not be fetched or read; the message says why, for an operator."""
 
 
 @dataclass(frozen=True, slots=True)

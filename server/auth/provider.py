@@ -27,8 +27,11 @@ if TYPE_CHECKING:
     from server.store.database import Connection, Pool
 
 Role = Literal["recruiter", "candidate"]
+# How a forgotten password is reset: a link by email (embedded, SMTP configured), a link an
+# operator makes (embedded, ``openhire users reset-password``), or Supabase Auth's recovery.
+ResetMethod = Literal["email", "operator", "supabase"]
 
-PROFILE_COLUMNS = "id, email, full_name, role, created_at"
+PROFILE_COLUMNS = "id, email, full_name, role, created_at, company_name"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +43,8 @@ class Profile:
     full_name: str
     role: Role
     created_at: datetime
+    # A recruiter's company, shown on their jobs.
+    company_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +54,8 @@ class IssuedSession:
     access_token: str
     expires_in: int
     user: Profile
-    # Supabase's; the embedded provider issues none (log in again when the token expires).
+    # Exchanged at POST /auth/token for the next session (kept in an HttpOnly cookie by the
+    # browser app). None on a renewal that another tab made a moment ago: keep the newer one.
     refresh_token: str | None = None
 
 
@@ -89,6 +95,31 @@ class IdentityProvider(abc.ABC):
         ``token_expired``) otherwise."""
 
     @abc.abstractmethod
+    async def refresh(self, refresh_token: str) -> IssuedSession:
+        """The next session of a sign-in; Unauthorized (``invalid_refresh_token``) when the
+        token is unknown, expired, revoked or replayed."""
+
+    @abc.abstractmethod
+    async def sign_out(self, refresh_token: str | None, access_token: str | None) -> None:
+        """End the sign-in these tokens belong to (as far as the provider can); never fails
+        for a token that is already invalid."""
+
+    @property
+    @abc.abstractmethod
+    def reset_method(self) -> ResetMethod:
+        """How a forgotten password is reset with this provider."""
+
+    @abc.abstractmethod
+    async def request_password_reset(self, email: str, address: str, redirect_to: str) -> None:
+        """Send a reset link if the account exists, saying nothing either way; RateLimited
+        past the limits. ``redirect_to`` is the app's address (Supabase links back to it)."""
+
+    @abc.abstractmethod
+    async def reset_password(self, token: str, password: str) -> None:
+        """Set the password with the token a reset link carried (embedded: the link's token;
+        Supabase: the recovery session's access token)."""
+
+    @abc.abstractmethod
     def key_set(self) -> dict[str, Any]:
         """The public keys that verify this provider's tokens, as a JWKS document."""
 
@@ -100,6 +131,7 @@ def profile_from_row(row: Any) -> Profile:
         full_name=row["full_name"],
         role=row["role"],
         created_at=row["created_at"],
+        company_name=row["company_name"],
     )
 
 

@@ -41,17 +41,20 @@ from supabase_auth.errors import (
     CustomAuthError,
 )
 
-from server.auth.jwks import JwksVerifier, KeySetUnavailable
+from server.auth.jwks import JwksVerifier
 from server.auth.provider import (
     PROFILE_COLUMNS,
     ConfirmationRequired,
     IdentityProvider,
     IssuedSession,
     Profile,
+    ResetMethod,
     Role,
     fetch_profile,
     profile_from_row,
 )
+from server.auth.recovery import InvalidResetToken, PasswordResets
+from server.auth.refresh import invalid_refresh_token
 from server.auth.tokens import Claims
 from server.config import Settings, check_supabase_settings
 from server.errors import (
@@ -60,6 +63,7 @@ from server.errors import (
     Conflict,
     Forbidden,
     IdentityUnavailable,
+    KeySetUnavailable,
     RateLimited,
     Unauthorized,
     ValidationFailed,
@@ -135,6 +139,8 @@ class SupabaseIdentity(IdentityProvider):
         self.auth_url = f"{self.url}/auth/v1"
         self._pool = pool
         key = settings.supabase_service_role_key
+        self._key = key
+        self.resets = PasswordResets(pool, settings.password_reset_ttl_s, mail=False)
         # One HTTP client for the server's life, shared by the auth client and the JWKS fetches.
         self._http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, limits=HTTP_LIMITS)
         self._auth = AsyncGoTrueClient(
@@ -273,6 +279,89 @@ class SupabaseIdentity(IdentityProvider):
                 code="profile_missing",
             )
         return _issued(session, profile)
+
+    async def refresh(self, refresh_token: str) -> IssuedSession:
+        # Supabase Auth rotates the token and detects its reuse (with its own grace interval
+        # for tabs renewing together).
+        try:
+            response = await self._auth.refresh_session(refresh_token)
+        except _CLIENT_FAILURES as exc:
+            status = _status_of(exc)
+            if status in (400, 401, 403, 404):
+                raise invalid_refresh_token() from None
+            raise self._translate(exc, "renewal") from None
+        session = response.session
+        if session is None:
+            raise invalid_refresh_token()
+        profile = await fetch_profile(self._pool, uuid.UUID(session.user.id))
+        if profile is None:
+            raise invalid_refresh_token()
+        return _issued(session, profile)
+
+    async def sign_out(self, refresh_token: str | None, access_token: str | None) -> None:
+        # Supabase ends a session by its access token (POST /logout?scope=local), which
+        # revokes the session's refresh tokens.
+        if not access_token:
+            return
+        try:
+            await self._auth.admin.sign_out(access_token, "local")
+        except _CLIENT_FAILURES as exc:
+            log.info("supabase_auth.sign_out_failed", status=_status_of(exc))
+
+    @property
+    def reset_method(self) -> ResetMethod:
+        return "supabase"
+
+    async def request_password_reset(self, email: str, address: str, redirect_to: str) -> None:
+        await self.resets.note_request(email, address)
+        try:
+            # Supabase emails a link to its /verify, which redirects to redirect_to with the
+            # recovery session in the fragment (#access_token=...&type=recovery).
+            await self._auth.reset_password_for_email(email, {"redirect_to": redirect_to})
+        except _CLIENT_FAILURES as exc:
+            error = self._translate(exc, "password reset")
+            if isinstance(error, RateLimited | IdentityUnavailable):
+                raise error from None
+            # Anything about the address itself is not the client's business.
+            log.info("supabase_auth.recover_refused", status=_status_of(exc), code=error.code)
+
+    async def reset_password(self, token: str, password: str) -> None:
+        # The recovery session's own token sets the password (PUT /auth/v1/user), so Supabase
+        # applies its password rules and records the change as the user's.
+        await self.verify(token)
+        try:
+            response = await self._http.put(
+                f"{self.auth_url}/user",
+                json={"password": password},
+                headers={"apikey": self._key, "Authorization": f"Bearer {token}"},
+            )
+        except httpx.HTTPError as exc:
+            raise self._translate(exc, "password reset") from None
+        if response.status_code == 200:
+            return
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        code = body.get("error_code") or body.get("code")
+        message = str(body.get("msg") or body.get("message") or response.reason_phrase)
+        if response.status_code in (401, 403) or code in ("session_not_found", "bad_jwt"):
+            raise InvalidResetToken(
+                "this password reset link is not valid any more; ask for a new one"
+            )
+        if code in ("weak_password", "same_password") or response.status_code == 422:
+            raise ValidationFailed(
+                f"body.password: {message}",
+                code="weak_password" if code == "weak_password" else "validation_failed",
+                details=[{"loc": ["body", "password"], "msg": message, "type": code}],
+            )
+        if response.status_code == 429:
+            raise RateLimited("too many attempts for now; try again later")
+        log.error("supabase_auth.failed", action="password reset", status=response.status_code)
+        raise IdentityUnavailable(
+            "the password could not be changed: the identity service is unavailable",
+            headers={"Retry-After": "5"},
+        )
 
     # --- profiles ------------------------------------------------------------------------
 

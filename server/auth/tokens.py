@@ -46,8 +46,13 @@ def load_or_create_signing_key(path: Path) -> ec.EllipticCurvePrivateKey:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    # O_EXCL: never overwrite a key another process wrote meanwhile; 0600 from the start.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # O_EXCL: never overwrite a key another process wrote meanwhile (nodes sharing one key
+    # file may start together: the one that lost the race reads the winner's); 0600 from the
+    # start.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return load_or_create_signing_key(path)
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
     return key

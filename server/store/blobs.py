@@ -22,9 +22,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 import anyio.to_thread
+import structlog
 
 from server.config import Settings
 from server.errors import Forbidden, NotFound
+
+log = structlog.get_logger(__name__)
 
 _KEY = re.compile(r"^[a-z0-9-]+(/[A-Za-z0-9._-]+)+$")
 
@@ -36,25 +39,35 @@ def check_key(key: str) -> str:
 
 
 class BlobStore(ABC):
-    @abstractmethod
-    async def put(self, key: str, data: bytes, content_type: str) -> None: ...
+    """Every operation takes ``within_s``: the longest the caller will wait for it, retries
+    included (None: the store's default, sized for an API request). A store that cannot
+    finish in time raises BlobStoreUnavailable; an operation cut short may still complete
+    later on the store's side (an upload that a gateway carries on with), which is why a
+    résumé's key is recorded before its upload (``server.store.blob_sweeper``)."""
 
     @abstractmethod
-    async def get(self, key: str) -> bytes:
+    async def put(
+        self, key: str, data: bytes, content_type: str, *, within_s: float | None = None
+    ) -> None: ...
+
+    @abstractmethod
+    async def get(self, key: str, *, within_s: float | None = None) -> bytes:
         """The blob's bytes; NotFound if there is none."""
 
     @abstractmethod
-    async def delete(self, key: str) -> None:
+    async def delete(self, key: str, *, within_s: float | None = None) -> None:
         """Remove the blob; no error if it is already gone."""
 
     @abstractmethod
-    async def signed_url(self, key: str, expires_in: int) -> str:
+    async def signed_url(self, key: str, expires_in: int, *, within_s: float | None = None) -> str:
         """A URL that serves the blob, without a token, for ``expires_in`` seconds."""
 
-    async def signed_urls(self, keys: Sequence[str], expires_in: int) -> list[str | None]:
+    async def signed_urls(
+        self, keys: Sequence[str], expires_in: int, *, within_s: float | None = None
+    ) -> list[str | None]:
         """Signed URLs for many blobs, in the order of ``keys``: None where the store knows
         the blob is missing. Stores that sign over the network do it in a few requests."""
-        return [await self.signed_url(key, expires_in) for key in keys]
+        return [await self.signed_url(key, expires_in, within_s=within_s) for key in keys]
 
     def verify_signed(self, key: str, expires: str | None, signature: str | None) -> str:
         """For stores whose signed URLs this server serves: check them (see LocalBlobStore).
@@ -72,7 +85,8 @@ def content_type_of(key: str) -> str:
 class LocalBlobStore(BlobStore):
     """Files under ``root``; signed URLs point at this server's ``/blobs/{key}`` route and
     carry an HMAC of the key and expiry, made with a secret of this process (so they stop
-    working at restart, which a short-lived URL may)."""
+    working at restart, which a short-lived URL may). ``within_s`` is not applied: a local
+    write either completes or fails, and a thread writing a file cannot be stopped midway."""
 
     def __init__(self, root: Path, *, url_prefix: str = "/blobs/") -> None:
         self.root = root
@@ -84,7 +98,7 @@ class LocalBlobStore(BlobStore):
         message = f"{key}\n{expires}".encode()
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
 
-    async def signed_url(self, key: str, expires_in: int) -> str:
+    async def signed_url(self, key: str, expires_in: int, *, within_s: float | None = None) -> str:
         expires = int(time.time()) + expires_in
         signature = self._signature(check_key(key), expires)
         return f"{self.url_prefix}{quote(key)}?expires={expires}&signature={signature}"
@@ -106,7 +120,9 @@ class LocalBlobStore(BlobStore):
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
 
-    async def put(self, key: str, data: bytes, content_type: str) -> None:
+    async def put(
+        self, key: str, data: bytes, content_type: str, *, within_s: float | None = None
+    ) -> None:
         path = self._path(key)
 
         def write() -> None:
@@ -123,14 +139,14 @@ class LocalBlobStore(BlobStore):
 
         await anyio.to_thread.run_sync(write)
 
-    async def get(self, key: str) -> bytes:
+    async def get(self, key: str, *, within_s: float | None = None) -> bytes:
         path = self._path(key)
         try:
             return await anyio.to_thread.run_sync(path.read_bytes)
         except FileNotFoundError:
             raise NotFound("no such file") from None
 
-    async def delete(self, key: str) -> None:
+    async def delete(self, key: str, *, within_s: float | None = None) -> None:
         path = self._path(key)
         await anyio.to_thread.run_sync(lambda: path.unlink(missing_ok=True))
 
@@ -142,6 +158,15 @@ async def open_blob_store(settings: Settings) -> BlobStore:
     ConfigurationError saying what is wrong (a missing or rejected key, an unreachable URL, a
     missing bucket) within a few seconds. Otherwise files under ``<data_dir>/blobs``."""
     if not settings.supabase_url:
+        if settings.redis_url is not None:
+            # Each node reads its own directory: a blob stored by one node is missing on the
+            # others unless the directory is one shared volume (docs/deploy-cluster.md).
+            log.warning(
+                "blobs.local_store_in_a_cluster",
+                directory=str(settings.data_dir / "blobs"),
+                advice="set SUPABASE_URL for Supabase Storage, or put OPENHIRE_DATA_DIR on a"
+                " volume every node shares",
+            )
         return LocalBlobStore(settings.data_dir / "blobs")
     # Imported here: the supabase package is only loaded by servers that use it.
     from server.store.supabase_storage import SupabaseBlobStore

@@ -284,3 +284,31 @@ async def open_pool(dsn: str, settings: Settings) -> Pool:
         statement_cache=options["statement_cache_size"],
     )
     return pool
+
+
+# SQLSTATE classes and codes worth retrying: the statement was fine, the moment was not.
+# 08 connection exception, 40 transaction rollback (serialization failure, deadlock),
+# 53 insufficient resources (disk full, out of memory, too many connections), 57P0x the
+# database shutting down (admin or crash shutdown, cannot connect now), 58 system (I/O) error;
+# 55P03 lock not available, 57014 statement cancelled (a timeout), 25006 read-only (a failover
+# in progress).
+_TRANSIENT_SQLSTATE_PREFIXES = ("08", "40", "53", "57P", "58")
+_TRANSIENT_SQLSTATES = frozenset({"55P03", "57014", "25006"})
+_TRANSIENT_ERRORS = (
+    asyncpg.InterfaceError,
+    ConnectionError,
+    OSError,
+    TimeoutError,
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a failed write may succeed if tried again unchanged."""
+    if isinstance(exc, asyncpg.PostgresError):
+        state = exc.sqlstate or ""
+        return state.startswith(_TRANSIENT_SQLSTATE_PREFIXES) or state in _TRANSIENT_SQLSTATES
+    if isinstance(exc, ValueError | TypeError):
+        # asyncpg's DataError (an InterfaceError too): a value that cannot be encoded for
+        # the database. Retrying it would hold back every interview's events forever.
+        return False
+    return isinstance(exc, _TRANSIENT_ERRORS)

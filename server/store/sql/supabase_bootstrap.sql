@@ -35,7 +35,6 @@ create table if not exists auth.users (
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now()
 );
-
 -- Supabase's helpers read the claims PostgREST sets for each request.
 create or replace function auth.jwt() returns jsonb
   language sql stable
