@@ -4,3 +4,6 @@ No I/O here: bytes and text in, typed messages out (and back). See docs/protocol
 """
 
 SUBPROTOCOL = "openhire.v1"
+
+# The largest frame either side sends or takes (a text frame, or a screenshot with its header).
+MAX_FRAME_BYTES = 1024 * 1024

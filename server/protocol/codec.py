@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import struct
-from typing import Any
+from typing import Annotated, Any, cast, get_args
 
 import orjson
 import pydantic
 
-from server.errors import OpenHireError
+from server.errors import ProtocolError as ProtocolError  # the codec's error, re-exported
 from server.protocol.codes import ErrorCode
 from server.protocol.messages import (
+    AnyServerMessage,
     CandidateMessage,
+    Error,
     ScreenshotHeader,
     ServerMessage,
     WatcherMessage,
@@ -21,22 +23,47 @@ MAX_HEADER_BYTES = 4096
 
 _candidate = pydantic.TypeAdapter[Any](CandidateMessage)
 _watcher = pydantic.TypeAdapter[Any](WatcherMessage)
-_CANDIDATE_TYPES = frozenset({"answer", "proctor", "end"})
-_WATCHER_TYPES = frozenset({"inject_question", "end"})
+_CANDIDATE_TYPES = frozenset(
+    {
+        "answer",
+        "answer.end",
+        "answer.pause",
+        "answer.resume",
+        "proctor",
+        "end",
+        "rtc.offer",
+        "rtc.close",
+    }
+)
+_WATCHER_TYPES = frozenset({"inject_question", "end", "rtc.offer", "rtc.close"})
+# The client's side: every message the server sends, told apart by its `type`.
+_server = pydantic.TypeAdapter[Any](
+    Annotated[AnyServerMessage, pydantic.Field(discriminator="type")]
+)
+_SERVER_TYPES = frozenset(m.model_fields["type"].default for m in get_args(AnyServerMessage))
 
 
-class ProtocolError(OpenHireError):
-    """A frame the server will not act on; answered with an ``error`` message."""
-
-    def __init__(self, code: ErrorCode, message: str, client_id: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.client_id = client_id
+# The last message encoded and its frame. A message fans out to several sockets one after
+# the other (a question.delta to the candidate and every watcher, a log entry to every watcher
+# and the cluster's stream): it is encoded for the first and the same text serves the rest.
+# Messages are frozen, and the reference held keeps the identity test sound.
+_last_encoded: tuple[ServerMessage, str] | None = None
 
 
 def encode(message: ServerMessage) -> str:
-    return message.model_dump_json()
+    global _last_encoded
+    last = _last_encoded
+    if last is not None and last[0] is message:
+        return last[1]
+    text = message.model_dump_json()
+    _last_encoded = (message, text)
+    return text
+
+
+def error_frame(error: ProtocolError) -> Error:
+    """The ``error`` frame telling a client that the server did not act on what it sent, and
+    why: every refusal, whoever decides it (a frame check, the session), is built here."""
+    return Error(code=error.code, message=error.message, client_id=error.client_id)
 
 
 def _loads_object(text: str | bytes) -> dict[str, Any]:
@@ -75,13 +102,26 @@ def _validate(
 
 
 def decode_candidate(text: str | bytes) -> Any:
-    """A candidate's text frame -> Answer | Proctor | End."""
+    """A candidate's text frame -> Answer | AnswerEnd | AnswerPause | AnswerResume | Proctor |
+    End | RtcOffer | RtcClose."""
     return _validate(_candidate, _CANDIDATE_TYPES, _loads_object(text))
 
 
 def decode_watcher(text: str | bytes) -> Any:
-    """A watcher's text frame -> InjectQuestion | End."""
+    """A watcher's text frame -> InjectQuestion | End | RtcOffer | RtcClose."""
     return _validate(_watcher, _WATCHER_TYPES, _loads_object(text))
+
+
+def decode_server(text: str | bytes) -> AnyServerMessage:
+    """A server's text frame -> its typed message (what ``encode`` wrote): the client's side.
+    A type this client does not know is ``unknown_type``; a known one with wrong fields,
+    ``invalid``."""
+    try:
+        # The common case in one pass (a load generator decodes thousands a second); the
+        # slower path below only to say what is wrong.
+        return cast(AnyServerMessage, _server.validate_json(text))
+    except pydantic.ValidationError:
+        return cast(AnyServerMessage, _validate(_server, _SERVER_TYPES, _loads_object(text)))
 
 
 def decode_screenshot(frame: bytes) -> tuple[ScreenshotHeader, bytes]:
@@ -112,6 +152,25 @@ def decode_screenshot(frame: bytes) -> tuple[ScreenshotHeader, bytes]:
             ErrorCode.INVALID, f"screenshot: {where}: {first['msg']}", _client_id_of(data)
         ) from None
     return header, frame[4 + length :]
+
+
+# How far a screenshot's `taken_at` may be from the server's clock, either way: room for a
+# client clock a little off and for a screenshot resent after a reconnect (the grace period is
+# 120 s), none for one dated in another year.
+TAKEN_AT_TOLERANCE_S = 300.0
+
+
+def check_taken_at(header: ScreenshotHeader, now: float) -> None:
+    """Refuse a screenshot dated more than TAKEN_AT_TOLERANCE_S from ``now`` (the server's
+    clock, a Unix time): the log would otherwise record when the candidate says, not when."""
+    drift = header.taken_at.timestamp() - now
+    if abs(drift) > TAKEN_AT_TOLERANCE_S:
+        raise ProtocolError(
+            ErrorCode.INVALID,
+            f"screenshot: taken_at is {abs(drift):.0f} s {'ahead of' if drift > 0 else 'behind'}"
+            f" the server's clock; at most {TAKEN_AT_TOLERANCE_S:.0f} s either way",
+            header.client_id,
+        )
 
 
 def encode_screenshot(client_id: str, taken_at: str, image: bytes) -> bytes:

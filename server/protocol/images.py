@@ -1,25 +1,41 @@
-"""Recognise a JPEG or PNG by its bytes and read its dimensions, without decoding pixels.
+"""Check that a screenshot is one whole JPEG or PNG, of a webcam frame's size at most.
 
-A screenshot is accepted only if its header parses as one of the two formats and declares
-sane dimensions; anything else (a renamed file, truncated data, a 1x1 tracking pixel, a
-50,000-pixel-wide bomb) is refused before it is stored.
+Two steps, so that nothing large is ever decoded:
+
+1. ``inspect_image`` reads the structure only (cheap enough for the event loop): the format by
+   its signature, the size from the JPEG frame header or the PNG IHDR chunk, and the end
+   marker as the very last bytes. A side under ``MIN_SIDE``, or more than ``max_pixels``
+   pixels (``Settings.max_screenshot_pixels``: 1920x1080 by default), is refused here, before
+   a single pixel is decoded: a 74-byte PNG header claiming 4096x4096 costs nothing. This is
+   the decompression-bomb defence.
+2. ``verify_image`` then decodes every pixel with Pillow (it takes milliseconds, so callers
+   run it in a worker thread) after checking that the decoder read the size the header
+   declared: Pillow takes the *last* JPEG frame header, this module the first, and it
+   allocates the decoded image from its own reading.
+
+Anything else (a renamed file, truncated or corrupt data, trailing bytes, a 1x1 tracking pixel)
+raises ``ImageError`` with a message naming what was wrong.
 """
 
 from __future__ import annotations
 
+import io
 import struct
 from dataclasses import dataclass
 
+from PIL import Image
+
+from server.errors import ImageError as ImageError  # re-exported: what the checks raise
+
 MIN_SIDE = 16
-MAX_SIDE = 4096
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# The IEND chunk never varies: length 0, its type, and the CRC of its type.
+_PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+_JPEG_END = b"\xff\xd9"
 # Start-of-frame markers that carry the image size (not DHT 0xC4, JPG 0xC8, DAC 0xCC).
 _SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
-
-
-class ImageError(ValueError):
-    pass
+_PILLOW_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,17 +45,44 @@ class ImageInfo:
     height: int
 
 
-def inspect_image(data: bytes) -> ImageInfo:
+def inspect_image(data: bytes, max_pixels: int) -> ImageInfo:
+    """The format and size an image declares, if they are acceptable; no pixel is decoded."""
     if data.startswith(_PNG_SIGNATURE):
         info = _png(data)
     elif data.startswith(b"\xff\xd8\xff"):
         info = _jpeg(data)
     else:
         raise ImageError("not a JPEG or PNG image")
-    if not (MIN_SIDE <= info.width <= MAX_SIDE and MIN_SIDE <= info.height <= MAX_SIDE):
+    if info.width < MIN_SIDE or info.height < MIN_SIDE:
         raise ImageError(
-            f"image is {info.width}x{info.height}; each side must be {MIN_SIDE}-{MAX_SIDE} pixels"
+            f"image is {info.width}x{info.height}; each side must be at least {MIN_SIDE} pixels"
         )
+    if info.width * info.height > max_pixels:
+        raise ImageError(
+            f"image is {info.width}x{info.height} ({info.width * info.height} pixels);"
+            f" at most {max_pixels} pixels are accepted"
+        )
+    return info
+
+
+def verify_image(data: bytes, max_pixels: int) -> ImageInfo:
+    """``inspect_image``, then decode every pixel: the image is whole and what it claims."""
+    info = inspect_image(data, max_pixels)
+    try:
+        with Image.open(io.BytesIO(data), formats=(_PILLOW_FORMATS[info.content_type],)) as pic:
+            if pic.size != (info.width, info.height):
+                raise ImageError(
+                    f"malformed image: its headers declare both {info.width}x{info.height}"
+                    f" and {pic.size[0]}x{pic.size[1]}"
+                )
+            pic.load()
+    except ImageError:
+        raise
+    # Pillow reports hostile bytes with many exception types (OSError, SyntaxError,
+    # ValueError, struct.error, its DecompressionBombError...); to the sender they all mean
+    # the same, and its wording is not part of our protocol.
+    except Exception:
+        raise ImageError("corrupt image: its pixels could not be decoded") from None
     return info
 
 
@@ -48,8 +91,8 @@ def _png(data: bytes) -> ImageInfo:
     if len(data) < 33 or data[12:16] != b"IHDR":
         raise ImageError("truncated or malformed PNG header")
     width, height = struct.unpack(">II", data[16:24])
-    if b"IEND" not in data[-12:]:
-        raise ImageError("truncated PNG (no IEND chunk)")
+    if not data.endswith(_PNG_END):
+        raise ImageError("truncated PNG (it does not end with an IEND chunk)")
     return ImageInfo("image/png", width, height)
 
 
@@ -73,10 +116,10 @@ def _jpeg(data: bytes) -> ImageInfo:
             if length < 7:
                 raise ImageError("malformed JPEG frame header")
             height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
-            if not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
-                raise ImageError("truncated JPEG (no end-of-image marker)")
+            if not data.endswith(_JPEG_END):
+                raise ImageError("truncated JPEG (it does not end with an end-of-image marker)")
             return ImageInfo("image/jpeg", width, height)
         if marker == 0xDA:  # start of scan before any frame header
-            break
+            raise ImageError("malformed JPEG (a scan before its frame header)")
         pos += 2 + length
     raise ImageError("malformed JPEG (no frame header)")

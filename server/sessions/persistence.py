@@ -2,74 +2,96 @@
 in order, with group commit.
 
 Sessions hand events over without awaiting anything (``submit``); one writer task drains the
-queue in batches: it writes the batch's blobs (screenshots) first, then inserts its events,
-artifacts and interview-row updates in one transaction, then reports each interview's highest
-committed offset to its callback. A session acks a client message only from that callback, so
+queue in batches: it hands each batch to the interview log (``server.store.interview_log``,
+which writes the screenshots' blobs first, then the entries, artifacts and the interview's
+start or end in one transaction), then reports each interview's committed entries to its
+callback. A session acks a client message only from that callback, so
 an acked message is in the database whatever happens afterwards.
 
-Transient database failures (connection lost, server restarting) are retried with backoff,
-forever: events stay queued and unacked meanwhile. A batch that fails for any other reason is
+Transient database failures (connection lost, the database shutting down or restarting,
+serialization failures, resources exhausted: classified by SQLSTATE class) are retried with
+backoff, forever: events stay queued and unacked meanwhile. A transient failure may have struck
+after the commit (the connection died before its answer arrived), so before writing a batch
+again the writer asks whether it is already there. A batch that fails for any other reason is
 retried one event at a time so that one bad event cannot hold back the others; an event that
 still fails is reported as failed and never acked.
+
+Behind several nodes each event carries its interview's fencing epoch (``EventSink.epoch``);
+when PostgreSQL refuses a batch because another node has taken an interview over
+(``StaleOwner``), that interview is told (``on_fenced``: it stops, unacked), its events are
+dropped, and the rest of the batch is written.
+
+Each event belongs to a sink (its live interview), which says whether it still wants an event
+written: after a failure the interview forgets the failed event and every later one of its own,
+and those are dropped here unwritten, so the interview's offsets stay dense.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
-import asyncpg
 import structlog
 
-from server.sessions.session import NewEvent
-from server.store.blobs import BlobStore
-from server.store.database import Connection, Pool
+from server.errors import StaleOwner
+from server.sessions.actions import LogEntry, Persist
+from server.store.database import is_transient
+from server.store.interview_log import Append, InterviewLog
+
+if TYPE_CHECKING:
+    from server.metrics import Metrics
 
 log = structlog.get_logger(__name__)
 
-CommitCallback = Callable[[int, list[NewEvent]], None]
-FailCallback = Callable[[NewEvent, str], None]
 
-_INSERT_EVENTS = (
-    'insert into public.interview_events (interview_id, "offset", kind, data, client_id,'
-    " created_at) values ($1, $2, $3, $4, $5, $6)"
-)
-_INTERVIEW_COLUMNS = frozenset({"state", "state_reason", "started_at", "ended_at", "evaluation"})
-_TRANSIENT = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    ConnectionError,
-    OSError,
-    TimeoutError,
-)
+class EventSink(Protocol):
+    """Whoever proposed an entry: told when it is committed, or has failed for good."""
+
+    # The fencing epoch its entries are written under (None: a single node, not checked).
+    epoch: int | None
+
+    def wants_stored(self, generation: int) -> bool:
+        """False for entries (of this session generation) that their interview has since
+        forgotten: they are dropped unwritten."""
+        ...
+
+    def on_committed(self, entries: list[LogEntry]) -> None:
+        """``entries`` (in offset order, as stored) are committed, and all before them."""
+        ...
+
+    def on_failed(self, entry: LogEntry, generation: int, reason: str) -> None: ...
+
+    def on_fenced(self) -> None:
+        """Another node owns the interview now: nothing more of this sink's is written."""
+        ...
 
 
 @dataclass(slots=True)
 class _Item:
-    interview_id: uuid.UUID
-    event: NewEvent
-    on_commit: CommitCallback
-    on_fail: FailCallback
+    append: Append
+    generation: int
+    sink: EventSink
+
+    def wanted(self) -> bool:
+        return self.sink.wants_stored(self.generation)
 
 
 class EventWriter:
     def __init__(
         self,
-        pool: Pool,
-        blobs: BlobStore,
+        interview_log: InterviewLog,
         *,
         soft_limit: int = 20_000,
         max_batch: int = 500,
+        metrics: Metrics | None = None,
     ) -> None:
-        self._pool = pool
-        self._blobs = blobs
+        self._log = interview_log
+        self._metrics = metrics
         self._queue: deque[_Item] = deque()
         self._wakeup = asyncio.Event()
         self.soft_limit = soft_limit
@@ -78,7 +100,6 @@ class EventWriter:
         self._closing = False
         self._idle = asyncio.Event()
         self._idle.set()
-        self.committed_events = 0
 
     @property
     def saturated(self) -> bool:
@@ -86,14 +107,13 @@ class EventWriter:
         (with an error the client can retry) rather than queued."""
         return len(self._queue) >= self.soft_limit
 
-    def submit(
-        self,
-        interview_id: uuid.UUID,
-        event: NewEvent,
-        on_commit: CommitCallback,
-        on_fail: FailCallback,
-    ) -> None:
-        self._queue.append(_Item(interview_id, event, on_commit, on_fail))
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+    def submit(self, interview_id: uuid.UUID, persist: Persist, sink: EventSink) -> None:
+        append = Append.of(interview_id, persist, sink.epoch)
+        self._queue.append(_Item(append, persist.generation, sink))
         self._idle.clear()
         self._wakeup.set()
 
@@ -132,112 +152,92 @@ class EventWriter:
 
     async def _write_with_retry(self, batch: list[_Item]) -> None:
         delay = 0.05
+        # After a transient failure the commit may have happened all the same.
+        uncertain = False
         while True:
+            # Asked on every attempt: a failure reported meanwhile makes an interview forget
+            # its later events, and those must not be written.
+            items = [item for item in batch if item.wanted()]
+            if not items:
+                return
+            started = time.perf_counter()
             try:
-                await self._write(batch)
-            except _TRANSIENT as exc:
-                log.warning("event_writer.retrying", error=repr(exc), delay_s=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
+                if not (uncertain and await self._already_written(items)):
+                    await self._log.append([item.append for item in items])
+            except StaleOwner as exc:
+                if not self._fence(items, exc.interview_id):
+                    for item in items:
+                        await self._write_with_retry([item])
+                    return
                 continue
             except Exception as exc:
-                if len(batch) == 1:
-                    item = batch[0]
-                    log.error(
-                        "event_writer.event_failed",
-                        interview_id=str(item.interview_id),
-                        offset=item.event.offset,
-                        kind=item.event.kind,
-                        error=repr(exc),
-                    )
-                    item.on_fail(item.event, "the server could not store this message")
+                if is_transient(exc):
+                    if self._metrics is not None:
+                        self._metrics.writer_retries.inc()
+                    uncertain = True
+                    log.warning("event_writer.retrying", error=repr(exc), delay_s=delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 2.0)
+                    continue
+                if len(items) > 1:
+                    for item in items:
+                        await self._write_with_retry([item])
                     return
-                for item in batch:
-                    await self._write_with_retry([item])
+                item = items[0]
+                entry = item.append.entry
+                log.error(
+                    "event_writer.event_failed",
+                    interview_id=str(item.append.interview_id),
+                    offset=entry.offset,
+                    kind=entry.kind,
+                    error=repr(exc),
+                )
+                if self._metrics is not None:
+                    self._metrics.writer_failures.inc()
+                try:
+                    reason = "the server could not store this message"
+                    item.sink.on_failed(entry, item.generation, reason)
+                except Exception:
+                    log.exception("event_writer.callback_failed")
                 return
-            self._report(batch)
+            if self._metrics is not None:
+                self._metrics.committed(len(items), time.perf_counter() - started)
+            self._report(items)
             return
 
-    def _report(self, batch: list[_Item]) -> None:
-        self.committed_events += len(batch)
-        by_interview: dict[uuid.UUID, tuple[CommitCallback, list[NewEvent]]] = {}
-        for item in batch:
-            by_interview.setdefault(item.interview_id, (item.on_commit, []))[1].append(item.event)
-        for callback, events in by_interview.values():
+    def _fence(self, items: list[_Item], interview_id: str) -> bool:
+        """Tell the interview another node has taken over; its events are then unwanted."""
+        fenced = {
+            id(item.sink): item.sink
+            for item in items
+            if str(item.append.interview_id) == interview_id or len(items) == 1
+        }
+        if not fenced:
+            # PostgreSQL did not say which interview: the caller writes each alone.
+            return False
+        for sink in fenced.values():
+            log.warning("event_writer.stale_owner", interview_id=interview_id)
             try:
-                callback(max(e.offset for e in events), events)
+                sink.on_fenced()
             except Exception:
                 log.exception("event_writer.callback_failed")
+        return True
 
-    async def _write(self, batch: list[_Item]) -> None:
-        blobs = [item.event for item in batch if item.event.blob is not None]
-        if blobs:
-            await asyncio.gather(
-                *(
-                    self._blobs.put(e.data["blob_key"], e.blob or b"", e.data["content_type"])
-                    for e in blobs
-                )
+    async def _already_written(self, items: list[_Item]) -> bool:
+        """Whether a batch whose write failed transiently was committed anyway."""
+        written = await self._log.was_appended(items[0].append)
+        if written:
+            log.info("event_writer.committed_before_failure", events=len(items))
+        return written
+
+    def _report(self, batch: list[_Item]) -> None:
+        by_interview: dict[uuid.UUID, tuple[EventSink, list[LogEntry]]] = {}
+        for item in batch:
+            by_interview.setdefault(item.append.interview_id, (item.sink, []))[1].append(
+                item.append.entry
             )
-        events = [
-            (
-                i.interview_id,
-                i.event.offset,
-                i.event.kind,
-                i.event.data,
-                i.event.client_id,
-                i.event.at,
-            )
-            for i in batch
-        ]
-        if not any(i.event.interview or i.event.kind == "screenshot" for i in batch):
-            # Most batches are events only: one statement, and executemany is atomic (one
-            # implicit transaction), so one round trip instead of three (begin, insert,
-            # commit), each of which waits for its turn on a busy event loop.
-            async with self._pool.acquire() as conn:
-                await conn.executemany(_INSERT_EVENTS, events)
-            return
-        async with self._pool.acquire() as conn, conn.transaction():
-            await conn.executemany(_INSERT_EVENTS, events)
-            artifacts = [i for i in batch if i.event.kind == "screenshot"]
-            if artifacts:
-                await conn.executemany(
-                    "insert into public.interview_artifacts (interview_id, kind, blob_key,"
-                    " content_type, size_bytes, width, height, event_offset, created_at)"
-                    " values ($1, 'screenshot', $2, $3, $4, $5, $6, $7, $8)",
-                    [
-                        (
-                            i.interview_id,
-                            i.event.data["blob_key"],
-                            i.event.data["content_type"],
-                            i.event.data["size_bytes"],
-                            i.event.data["width"],
-                            i.event.data["height"],
-                            i.event.offset,
-                            i.event.at,
-                        )
-                        for i in artifacts
-                    ],
-                )
-            for item in batch:
-                if item.event.interview:
-                    await _update_interview(conn, item.interview_id, item.event.interview)
-
-
-async def _update_interview(
-    conn: Connection, interview_id: uuid.UUID, columns: dict[str, Any]
-) -> None:
-    names = [c for c in columns if c in _INTERVIEW_COLUMNS]
-    assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(names, start=2))
-    await conn.execute(
-        f"update public.interviews set {assignments} where id = $1",
-        interview_id,
-        *(columns[n] for n in names),
-    )
-    if columns.get("state") == "completed":
-        # The application moves on to the recruiter's review.
-        await conn.execute(
-            "update public.applications set status = 'reviewing'"
-            " where id = (select application_id from public.interviews where id = $1)"
-            " and status = 'submitted'",
-            interview_id,
-        )
+        for sink, entries in by_interview.values():
+            try:
+                sink.on_committed(entries)
+            except Exception:
+                log.exception("event_writer.callback_failed")

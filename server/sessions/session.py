@@ -12,25 +12,40 @@ Phases::
 
 Every accepted client message becomes one event of the interview's log, with the next offset;
 its ``ack`` is sent only when the shell reports that offset committed. A client id seen before
-is not stored again: it is acked again (once committed).
+from the same sender is not stored again: it is acked again (once committed). Client ids are
+per sender (the candidate, each recruiter): the same id from two senders is two messages.
+
+**The session equals its log.** Beside its live state the session keeps the state the
+committed log alone gives (``_log_state``, built by the same ``_replay``/``_observe`` that
+rebuild a session after a restart). When an event fails for good, the session forgets it and
+everything proposed after it (their offsets are given out again, so offsets stay dense), becomes
+its committed state again, says so to the senders (``error`` with their client ids, never an
+ack), and carries on from there: the current question is still open, or asked again.
+
+**The answer clock runs only while the candidate is there.** While the candidate's socket is
+gone (a network drop, a reload, a server restart) no question times out; on return the time
+left is what was left at the drop. The interview's own clock keeps running. Both are read
+from the log, so a restart keeps them.
 """
 
 from __future__ import annotations
 
-import logging
-from collections import deque
+import copy
+import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
+from server.errors import ProtocolError
 from server.interviewer.base import ProctoringSummary, Turn
+from server.protocol.codec import error_frame
 from server.protocol.codes import CloseCode, ErrorCode
 from server.protocol.messages import (
     Ack,
     Answer,
     End,
-    Error,
     InjectQuestion,
     InterviewEnded,
     Proctor,
@@ -40,10 +55,35 @@ from server.protocol.messages import (
     ServerMessage,
     TimeWarning,
 )
+from server.sessions.actions import (
+    Action,
+    ArmTimer,
+    CancelTimer,
+    CloseCandidate,
+    Concluded,
+    DisconnectCause,
+    Finished,
+    LogEntry,
+    Origin,
+    Persist,
+    Recording,
+    RequestEvaluation,
+    RequestQuestion,
+    Reset,
+    Screenshot,
+    SendCandidate,
+    Sender,
+    SendWatcher,
+    SendWatchers,
+    Started,
+    Timer,
+    sent_by_candidate,
+)
+from server.sessions.proctoring import Gap, Proctoring, iso
+from server.speech.sentences import AnswerPlace
 
-log = logging.getLogger(__name__)
-
-Origin = Literal["candidate", "server"] | str  # or a watcher's id
+# A timer may fire a little before its time (the loop's clock is not the wall clock).
+_EARLY_S = 0.05
 
 
 class Phase(StrEnum):
@@ -63,6 +103,8 @@ class SessionConfig:
     thin_answer_words: int = 25
     screenshot_interval_s: float = 1.0
     reconnect_grace_s: float = 120.0
+    # The plan's answer_mode: text, voice or either (spoken answers: server/speech).
+    answer_mode: str = "text"
 
     @property
     def answer_warning_s(self) -> int:
@@ -71,96 +113,6 @@ class SessionConfig:
     @property
     def total_warning_s(self) -> int:
         return max(10, min(120, self.total_time_limit_s // 10))
-
-
-@dataclass(frozen=True, slots=True)
-class NewEvent:
-    """An event to append to the log; ``interview`` holds columns of the interview row to
-    update in the same transaction."""
-
-    offset: int
-    kind: str
-    data: dict[str, Any]
-    at: datetime
-    client_id: str | None = None
-    origin: Origin = "server"
-    interview: dict[str, Any] | None = None
-    blob: bytes | None = None
-
-
-# Actions ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Persist:
-    event: NewEvent
-
-
-@dataclass(frozen=True, slots=True)
-class SendCandidate:
-    message: ServerMessage
-
-
-@dataclass(frozen=True, slots=True)
-class SendWatcher:
-    watcher_id: str
-    message: ServerMessage
-
-
-@dataclass(frozen=True, slots=True)
-class SendWatchers:
-    """Live-only messages for every watcher (question deltas); logged events reach watchers
-    when committed, not through this."""
-
-    message: ServerMessage
-
-
-@dataclass(frozen=True, slots=True)
-class ArmTimer:
-    name: str
-    at: float
-
-
-@dataclass(frozen=True, slots=True)
-class CancelTimer:
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class RequestQuestion:
-    question_id: str
-    kind: Literal["main", "follow_up"]
-    index: int
-
-
-@dataclass(frozen=True, slots=True)
-class RequestEvaluation:
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class CloseCandidate:
-    """Send ``final`` (if any) and close the candidate's socket, once every event persisted
-    so far is committed: so a client told the interview ended finds it ended over HTTP."""
-
-    code: int
-    reason: str
-    final: ServerMessage | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Finished:
-    """The interview is over and every event is handed to persistence: close watchers once
-    they have received them, and forget the session."""
-
-    state: str
-    reason: str
-
-
-Action = (
-    Persist | SendCandidate | SendWatcher | SendWatchers | ArmTimer | CancelTimer
-    | RequestQuestion | RequestEvaluation | CloseCandidate | Finished
-)  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -174,10 +126,20 @@ class _Question:
     time_limit_s: int
     answer: str | None = None
     status: Literal["answered", "timed_out", "pending"] = "pending"
+    # Time its answer clock stood still while the candidate was offline.
+    paused_s: float = 0.0
+    # Its committed answer's offset in the log, and the answer's sentences timed in its audio
+    # (spoken answers only): where an evaluation's quotes of it are (server/speech/sentences).
+    answer_offset: int | None = None
+    sentences: tuple[dict[str, Any], ...] = ()
 
 
-_AWAY_START = {"tab_hidden", "window_blur"}
-_AWAY_END = {"tab_visible", "window_focus"}
+# Kinds of log entry the candidate never reads (over HTTP or, as RLS, in the database): a
+# question the recruiter injected reaches the candidate when it is asked, as its `question`
+# entry, never while it waits its turn. Migration 20261207010000_job_plan_privacy.sql says
+# the same for direct database reads.
+# The evaluation is the recruiter's too (20261209000000_evaluation_versions.sql).
+HIDDEN_FROM_CANDIDATE = ("question.injected", "evaluation")
 
 
 @dataclass
@@ -191,26 +153,32 @@ class InterviewSession:
     questions: list[_Question] = field(default_factory=list)
     asking: RequestQuestion | None = None
     asking_text: str = ""
-    injected: deque[str] = field(default_factory=deque)
+    # A list, not a deque: rarely more than one, and an empty deque costs 600 bytes a session.
+    injected: list[str] = field(default_factory=list)
     main_asked: int = 0
     follow_ups_for_current_main: int = 0
     end_reason: str | None = None
     candidate_connected: bool = False
     last_screenshot_at: float | None = None
-    camera_available: bool = True
-    # client_id -> (offset, origin); offsets not yet committed are in _pending.
-    _seen: dict[str, tuple[int, Origin]] = field(default_factory=dict)
-    _pending: dict[int, NewEvent] = field(default_factory=dict)
+    # (sender, client_id) -> offset; offsets not yet committed are in _pending.
+    _seen: dict[tuple[Sender, str], int] = field(default_factory=dict)
+    _pending: dict[int, LogEntry] = field(default_factory=dict)
     # Pending offsets whose client id was resent from elsewhere (a new socket): ack there.
     _reply_to: dict[int, Origin] = field(default_factory=dict)
     last_acked_candidate_id: str | None = None
-    _proctor_counts: dict[str, int] = field(default_factory=dict)
-    _away_since: float | None = None
-    _disconnected_since: float | None = None
-    _longest_away: float = 0.0
-    _total_away: float = 0.0
+    proctoring: Proctoring = field(default_factory=Proctoring)
+    # Whether the log's last word on the candidate's socket is "connected".
+    _connected_in_log: bool = False
+    _last_event_at: float | None = None
     # Warnings already given ("interview" or a question id), so a restart does not repeat them.
     _warned: set[str] = field(default_factory=set)
+    # The question whose spoken answer the log says started (``answer.started``) and has no
+    # answer or timeout yet: after a restart, an answer lost with the process.
+    speech_open: str | None = None
+    # Bumped each time a failure resets the session (see Persist.generation).
+    generation: int = 0
+    # The state the committed log alone gives; None until the first commit of a new session.
+    _log_state: InterviewSession | None = None
 
     # --- queries ------------------------------------------------------------------------
 
@@ -239,23 +207,43 @@ class InterviewSession:
         )
 
     def proctoring_summary(self, now: float | None = None) -> ProctoringSummary:
-        longest, total = self._longest_away, self._total_away
-        for since in (self._away_since, self._disconnected_since):
-            if since is not None and now is not None:
-                gap = max(0.0, now - since)
-                longest, total = max(longest, gap), total + gap
-        return ProctoringSummary(
-            counts=dict(self._proctor_counts),
-            longest_time_away_s=round(longest, 3),
-            total_time_away_s=round(total, 3),
-            camera_available=self.camera_available,
-        )
+        """The proctoring summary from the interview's start to ``now`` (by default, its log's
+        last entry)."""
+        until = now if now is not None else self._last_event_at
+        return self.proctoring.summary(self.started_at, until)
+
+    def committed_transcript(self) -> tuple[Turn, ...]:
+        """The transcript as the committed log has it (what an evaluation may read)."""
+        return self._log().transcript()
+
+    def committed_proctoring_summary(self, now: float) -> ProctoringSummary:
+        return self._log().proctoring_summary(now)
+
+    def answer_places(self) -> dict[str, AnswerPlace]:
+        """Where each answer of the log is (by question id): its offset, text and timed
+        sentences, for placing an evaluation's quotes (``place_evidence``)."""
+        return {
+            q.question_id: AnswerPlace(q.answer_offset, q.answer or "", q.sentences)
+            for q in self._log().questions
+            if q.answer_offset is not None
+        }
+
+    def _answer_deadline(self, q: _Question) -> float | None:
+        """When the question times out; None while the clock stands still (candidate away)."""
+        if self.proctoring.offline is not None:
+            return None
+        return q.asked_at + q.time_limit_s + q.paused_s
+
+    def _time_left(self, q: _Question, now: float) -> float:
+        offline = self.proctoring.offline
+        clock = now if offline is None else max(offline.start, q.asked_at)
+        return max(0.0, q.asked_at + q.time_limit_s + q.paused_s - clock)
 
     def question_done_message(self, now: float) -> QuestionDone | None:
         q = self.current_question
         if q is None:
             return None
-        left = max(0.0, q.asked_at + q.time_limit_s - now)
+        left = self._time_left(q, now)
         return QuestionDone(
             question_id=q.question_id,
             text=q.text,
@@ -264,6 +252,7 @@ class InterviewSession:
             time_limit_s=q.time_limit_s,
             source=q.source,
             time_left_s=round(left, 3),
+            answer_mode=self.config.answer_mode,
         )
 
     # --- building events ----------------------------------------------------------------
@@ -276,78 +265,98 @@ class InterviewSession:
         *,
         client_id: str | None = None,
         origin: Origin = "server",
-        interview: dict[str, Any] | None = None,
-        blob: bytes | None = None,
+        sender: Sender | None = None,
+        milestone: Started | Concluded | None = None,
+        screenshot: Screenshot | None = None,
+        recording: Recording | None = None,
     ) -> Persist:
-        event = NewEvent(
+        entry = LogEntry(
             offset=self.next_offset,
             kind=kind,
             data=data,
             at=datetime.fromtimestamp(now, UTC),
             client_id=client_id,
-            origin=origin,
-            interview=interview,
-            blob=blob,
+            sender=sender,
         )
         self.next_offset += 1
-        self._pending[event.offset] = event
-        if client_id is not None:
-            self._seen[client_id] = (event.offset, origin)
-        self._observe(event, now)
-        return Persist(event)
+        self._pending[entry.offset] = entry
+        if client_id is not None and sender is not None:
+            self._seen[(sender, client_id)] = entry.offset
+            self._reply_to[entry.offset] = origin
+        self._observe(entry, now)
+        return Persist(entry, self.generation, screenshot, milestone, recording)
 
-    def _observe(self, event: NewEvent, now: float) -> None:
-        """Bookkeeping shared by live events and events replayed from the log."""
+    def _observe(self, event: LogEntry, now: float) -> None:
+        """Bookkeeping shared by live events and events replayed from the log: proctoring
+        gaps and the answer clock."""
+        last_seen, self._last_event_at = self._last_event_at, now
         if event.kind == "proctor":
-            signal = event.data["signal"]
-            self._proctor_counts[signal] = self._proctor_counts.get(signal, 0) + 1
-            if signal in _AWAY_START and self._away_since is None:
-                self._away_since = now
-            elif signal in _AWAY_END and self._away_since is not None:
-                self._add_away(now - self._away_since)
-                self._away_since = None
-            if signal == "camera_unavailable":
-                self.camera_available = False
+            self.proctoring.signal(event.data["signal"], now)
+        elif event.kind == "media":
+            self.proctoring.media(event.data)
+        elif event.kind == "answer.started":
+            self.speech_open = event.data["question_id"]
+        elif event.kind in ("answer", "answer.timeout") and (
+            event.data.get("question_id") == self.speech_open
+        ):
+            self.speech_open = None
         elif event.kind == "connection" and event.data.get("role") == "candidate":
-            if event.data["status"] == "disconnected":
-                self._disconnected_since = now
-            elif event.data["status"] == "connected" and self._disconnected_since is not None:
-                self._add_away(now - self._disconnected_since)
-                self._disconnected_since = None
+            status = event.data["status"]
+            if status == "connected":
+                self._pause_answer_clock(self.proctoring.connected(now), now)
+                self._connected_in_log = True
+            elif status == "disconnected":
+                cause = str(event.data.get("cause", "network_drop"))
+                start = now
+                if "since" in event.data:
+                    start = datetime.fromisoformat(event.data["since"]).timestamp()
+                    start = min(now, max(start, last_seen if last_seen is not None else start))
+                self._pause_answer_clock(self.proctoring.disconnected(cause, start), start)
+                self._connected_in_log = False
 
-    def _add_away(self, seconds: float) -> None:
-        seconds = max(0.0, seconds)
-        self._longest_away = max(self._longest_away, seconds)
-        self._total_away += seconds
+    def _pause_answer_clock(self, offline: Gap | None, until: float) -> None:
+        """The candidate is back (or the gap changes kind): the current question's answer
+        clock stood still from the drop (or from when it was asked) until ``until``."""
+        q = self.current_question
+        if offline is not None and q is not None:
+            q.paused_s += max(0.0, until - max(offline.start, q.asked_at))
 
-    def _duplicate(self, client_id: str, origin: Origin) -> list[Action] | None:
-        """If client_id was seen: ack it again to whoever resent it, now if it is committed,
-        otherwise when it commits."""
-        seen = self._seen.get(client_id)
-        if seen is None:
+    def _duplicate(self, sender: Sender, client_id: str, origin: Origin) -> list[Action] | None:
+        """If this sender sent client_id before: ack it again to whoever resent it, now if it
+        is committed, otherwise when it commits."""
+        offset = self._seen.get((sender, client_id))
+        if offset is None:
             return None
-        offset, _first_origin = seen
         if offset <= self.committed_offset:
             return [self._ack(client_id, offset, origin)]
         self._reply_to[offset] = origin
         return []
 
     @staticmethod
-    def _ack(client_id: str, offset: int, origin: Origin) -> Action:
-        ack = Ack(client_id=client_id, offset=offset)
+    def _send(origin: Origin, message: ServerMessage) -> Action:
         if origin == "candidate":
-            return SendCandidate(ack)
-        return SendWatcher(origin, ack)
+            return SendCandidate(message)
+        return SendWatcher(origin, message)
 
-    @staticmethod
-    def _error(code: ErrorCode, message: str, client_id: str | None = None) -> SendCandidate:
-        return SendCandidate(Error(code=code, message=message, client_id=client_id))
+    def _ack(self, client_id: str, offset: int, origin: Origin) -> Action:
+        return self._send(origin, Ack(client_id=client_id, offset=offset))
+
+    def _refuse(
+        self,
+        code: ErrorCode,
+        message: str,
+        client_id: str | None = None,
+        origin: Origin = "candidate",
+    ) -> Action:
+        """Tell the sender the server did not act on what it sent (and why)."""
+        return self._send(origin, error_frame(ProtocolError(code, message, client_id)))
 
     # --- connection events ----------------------------------------------------------------
 
     def connect_candidate(self, now: float) -> list[Action]:
-        """A candidate socket attached. Starts the interview the first time."""
-        actions: list[Action] = [CancelTimer("grace")]
+        """A candidate socket attached. Starts the interview the first time; otherwise the
+        answer clock runs again from where it stopped."""
+        actions: list[Action] = [CancelTimer(Timer.GRACE)]
         resumed = self.phase is not Phase.SCHEDULED
         self.candidate_connected = True
         actions.append(
@@ -358,59 +367,80 @@ class InterviewSession:
         if self.phase is Phase.SCHEDULED:
             self.phase = Phase.ASKING
             self.started_at = now
-            started = datetime.fromtimestamp(now, UTC)
             actions.append(
                 self._event(
                     "state",
                     {"state": "in_progress", "reason": "candidate_joined"},
                     now,
-                    interview={"state": "in_progress", "started_at": started},
+                    milestone=Started(datetime.fromtimestamp(now, UTC)),
                 )
             )
             actions += self._arm_total_timers()
             actions += self._next_turn(now)
+        elif not self.ended:
+            actions += self._arm_answer_timers()
         return actions
 
-    def disconnect_candidate(self, now: float, *, replaced: bool = False) -> list[Action]:
+    def disconnect_candidate(
+        self, now: float, *, replaced: bool = False, cause: DisconnectCause = "network_drop"
+    ) -> list[Action]:
         if not self.candidate_connected:
             return []
         self.candidate_connected = False
         if self.ended:
             return []
-        status = "replaced" if replaced else "disconnected"
-        actions: list[Action] = [
-            self._event("connection", {"role": "candidate", "status": status}, now)
+        if replaced:
+            # A newer socket took over at once: the candidate was never away.
+            return [self._event("connection", {"role": "candidate", "status": "replaced"}, now)]
+        data = {"role": "candidate", "status": "disconnected", "cause": cause}
+        return [
+            self._event("connection", data, now),
+            # Nobody can answer now: the answer clock stands still until the candidate is back.
+            CancelTimer(Timer.ANSWER),
+            CancelTimer(Timer.ANSWER_WARNING),
+            ArmTimer(Timer.GRACE, now + self.config.reconnect_grace_s),
         ]
-        if not replaced:
-            actions.append(ArmTimer("grace", now + self.config.reconnect_grace_s))
-        return actions
 
     def _arm_total_timers(self) -> list[Action]:
         assert self.started_at is not None
         end = self.started_at + self.config.total_time_limit_s
         return [
-            ArmTimer("total_warning", end - self.config.total_warning_s),
-            ArmTimer("total", end),
+            ArmTimer(Timer.TOTAL_WARNING, end - self.config.total_warning_s),
+            ArmTimer(Timer.TOTAL, end),
+        ]
+
+    def _arm_answer_timers(self) -> list[Action]:
+        q = self.current_question
+        if q is None:
+            return []
+        deadline = self._answer_deadline(q)
+        if deadline is None:
+            return []
+        return [
+            ArmTimer(Timer.ANSWER_WARNING, deadline - self.config.answer_warning_s),
+            ArmTimer(Timer.ANSWER, deadline),
         ]
 
     # --- client messages ------------------------------------------------------------------
 
-    def receive_candidate(self, message: Answer | Proctor | End, now: float) -> list[Action]:
-        duplicate = self._duplicate(message.client_id, "candidate")
+    def receive_candidate(
+        self, message: Answer | Proctor | End, now: float, sender: Sender = "candidate"
+    ) -> list[Action]:
+        duplicate = self._duplicate(sender, message.client_id, "candidate")
         if duplicate is not None:
             return duplicate
         if self.phase is Phase.SCHEDULED:
             return [
-                self._error(
+                self._refuse(
                     ErrorCode.NOT_ALLOWED, "the interview has not started", message.client_id
                 )
             ]
         if self.ended:
             return [
-                self._error(ErrorCode.INTERVIEW_ENDED, "the interview is over", message.client_id)
+                self._refuse(ErrorCode.INTERVIEW_ENDED, "the interview is over", message.client_id)
             ]
         if isinstance(message, Answer):
-            return self._answer(message, now)
+            return self._answer(message, now, sender)
         if isinstance(message, Proctor):
             return [
                 self._event(
@@ -419,6 +449,7 @@ class InterviewSession:
                     now,
                     client_id=message.client_id,
                     origin="candidate",
+                    sender=sender,
                 )
             ]
         actions: list[Action] = [
@@ -428,16 +459,17 @@ class InterviewSession:
                 now,
                 client_id=message.client_id,
                 origin="candidate",
+                sender=sender,
             )
         ]
         return actions + self._finish("candidate_ended", now)
 
-    def _answer(self, message: Answer, now: float) -> list[Action]:
+    def _answer(self, message: Answer, now: float, sender: Sender) -> list[Action]:
         q = self.current_question
         if q is None or q.question_id != message.question_id:
             current = q.question_id if q else "none"
             return [
-                self._error(
+                self._refuse(
                     ErrorCode.STALE_QUESTION,
                     f"question {message.question_id!r} is not awaiting an answer"
                     f" (current: {current})",
@@ -453,9 +485,71 @@ class InterviewSession:
                 now,
                 client_id=message.client_id,
                 origin="candidate",
+                sender=sender,
             ),
-            CancelTimer("answer"),
-            CancelTimer("answer_warning"),
+            CancelTimer(Timer.ANSWER),
+            CancelTimer(Timer.ANSWER_WARNING),
+        ]
+        self.phase = Phase.ASKING
+        return actions + self._next_turn(now)
+
+    # --- spoken answers (server/speech: the shell finds and transcribes them) -----------------
+
+    def listening_for(self) -> str | None:
+        """The question a spoken answer would answer now: asked, and not answered yet, in an
+        interview that takes spoken answers."""
+        q = self.current_question
+        if self.config.answer_mode == "text" or q is None or self.ended:
+            return None
+        return q.question_id if self.phase is Phase.AWAITING_ANSWER else None
+
+    def voice_started(self, question_id: str, now: float) -> list[Action]:
+        """The server heard a spoken answer to ``question_id`` start: logged (``answer.started``,
+        no client id, never acked) so that a server restarted before the answer is committed
+        knows one was open and lost, and can tell the candidate (``open_spoken_answer``)."""
+        if self.listening_for() != question_id:
+            return []
+        return [self._event("answer.started", {"question_id": question_id}, now)]
+
+    def open_spoken_answer(self) -> str | None:
+        """The question awaiting an answer now, if the log says a spoken answer to it started
+        and it has no answer yet."""
+        question_id = self.listening_for()
+        return question_id if question_id is not None and question_id == self.speech_open else None
+
+    def voice_answer(
+        self,
+        question_id: str,
+        text: str,
+        data: dict[str, Any],
+        recording: Recording | None,
+        client_id: str,
+        sender: Sender,
+        now: float,
+    ) -> list[Action]:
+        """A spoken answer, heard to its end and transcribed (``text`` is "" when it could
+        not be): logged as the question's ``answer`` with ``source: voice`` and ``data`` (its
+        audio's key, speech start and end, the model), its audio's artifact with it, and acked
+        to ``client_id`` once committed, as a typed answer is. If the question was answered
+        or timed out meanwhile, the audio is still logged (``answer.late``), never scored."""
+        q = self.current_question
+        entry = {"question_id": question_id, "text": text, "source": "voice", **data}
+        if q is None or q.question_id != question_id or self.phase is not Phase.AWAITING_ANSWER:
+            return [self._event("answer.late", entry, now, recording=recording)]
+        q.answer = text
+        q.status = "answered"
+        actions: list[Action] = [
+            self._event(
+                "answer",
+                entry,
+                now,
+                client_id=client_id,
+                origin="candidate",
+                sender=sender,
+                recording=recording,
+            ),
+            CancelTimer(Timer.ANSWER),
+            CancelTimer(Timer.ANSWER_WARNING),
         ]
         self.phase = Phase.ASKING
         return actions + self._next_turn(now)
@@ -469,28 +563,26 @@ class InterviewSession:
         width: int,
         height: int,
         now: float,
+        sender: Sender = "candidate",
     ) -> list[Action]:
-        duplicate = self._duplicate(header.client_id, "candidate")
+        duplicate = self._duplicate(sender, header.client_id, "candidate")
         if duplicate is not None:
             return duplicate
         if self.phase is Phase.SCHEDULED or self.ended:
             return [
-                self._error(ErrorCode.NOT_ALLOWED, "no interview in progress", header.client_id)
+                self._refuse(ErrorCode.NOT_ALLOWED, "no interview in progress", header.client_id)
             ]
         interval = self.config.screenshot_interval_s
         if self.last_screenshot_at is not None and now - self.last_screenshot_at < interval:
             return [
-                self._error(
+                self._refuse(
                     ErrorCode.RATE_LIMITED,
                     f"at most one screenshot every {interval:g} s",
                     header.client_id,
                 )
             ]
         self.last_screenshot_at = now
-        offset = self.next_offset
-        extension = "png" if content_type == "image/png" else "jpg"
         data = {
-            "blob_key": f"screenshots/{self.interview_id}/{offset:06d}.{extension}",
             "content_type": content_type,
             "width": width,
             "height": height,
@@ -499,25 +591,70 @@ class InterviewSession:
         }
         return [
             self._event(
-                "screenshot", data, now, client_id=header.client_id, origin="candidate", blob=image
+                "screenshot",
+                data,
+                now,
+                client_id=header.client_id,
+                origin="candidate",
+                sender=sender,
+                screenshot=Screenshot(image, content_type),
             )
         ]
 
-    def receive_watcher(
-        self, watcher_id: str, message: InjectQuestion | End, now: float
+    # --- the candidate's media (server.media): entries the server's own peer proposes ------
+
+    def media_event(self, data: dict[str, Any], now: float) -> list[Action]:
+        """A media health entry (track started or ended, muted, no media, connection state):
+        logged while the interview runs, dropped before it starts and after it ends."""
+        if self.phase is Phase.SCHEDULED or self.ended:
+            return []
+        return [self._event("media", data, now)]
+
+    def media_snapshot(
+        self, image: bytes, *, width: int, height: int, taken_at: float, now: float
     ) -> list[Action]:
-        duplicate = self._duplicate(message.client_id, watcher_id)
+        """A JPEG taken from the candidate's video track on the server's schedule: logged as
+        a ``screenshot`` (``source: "webrtc"``) through the same path as an uploaded one (its
+        blob first, then its entry and artifact)."""
+        if self.phase is Phase.SCHEDULED or self.ended:
+            return []
+        self.last_screenshot_at = now
+        data = {
+            "content_type": "image/jpeg",
+            "width": width,
+            "height": height,
+            "size_bytes": len(image),
+            "taken_at": datetime.fromtimestamp(taken_at, UTC).isoformat(),
+            "source": "webrtc",
+        }
+        return [self._event("screenshot", data, now, screenshot=Screenshot(image, "image/jpeg"))]
+
+    def media_recording(
+        self, key: str, data: dict[str, Any], recording: Recording, now: float
+    ) -> list[Action]:
+        """A closed recording segment, already stored: logged even after the end (the last
+        segment closes as the media stops), never before the start."""
+        if self.phase is Phase.SCHEDULED:
+            return []
+        return [self._event("recording", {"blob_key": key, **data}, now, recording=recording)]
+
+    def receive_watcher(
+        self,
+        watcher_id: str,
+        message: InjectQuestion | End,
+        now: float,
+        sender: Sender = "recruiter",
+    ) -> list[Action]:
+        duplicate = self._duplicate(sender, message.client_id, watcher_id)
         if duplicate is not None:
             return duplicate
         if self.ended:
             return [
-                SendWatcher(
+                self._refuse(
+                    ErrorCode.INTERVIEW_ENDED,
+                    "the interview is over",
+                    message.client_id,
                     watcher_id,
-                    Error(
-                        code=ErrorCode.INTERVIEW_ENDED,
-                        message="the interview is over",
-                        client_id=message.client_id,
-                    ),
                 )
             ]
         if isinstance(message, InjectQuestion):
@@ -529,6 +666,7 @@ class InterviewSession:
                     now,
                     client_id=message.client_id,
                     origin=watcher_id,
+                    sender=sender,
                 )
             ]
         actions: list[Action] = [
@@ -538,6 +676,7 @@ class InterviewSession:
                 now,
                 client_id=message.client_id,
                 origin=watcher_id,
+                sender=sender,
             )
         ]
         if self.phase is Phase.SCHEDULED:
@@ -568,7 +707,7 @@ class InterviewSession:
         self.asking_text = ""
         actions: list[Action] = [
             self._event("interviewer.error", {"question_id": question_id, "message": message}, now),
-            self._error(ErrorCode.INTERVIEWER_FAILED, f"the interviewer failed: {message}"),
+            self._refuse(ErrorCode.INTERVIEWER_FAILED, f"the interviewer failed: {message}"),
         ]
         return actions + self._finish("interviewer_failed", now)
 
@@ -623,8 +762,7 @@ class InterviewSession:
                 now,
             ),
             SendCandidate(done),
-            ArmTimer("answer_warning", now + limit - self.config.answer_warning_s),
-            ArmTimer("answer", now + limit),
+            *self._arm_answer_timers(),
         ]
 
     def _next_turn(self, now: float) -> list[Action]:
@@ -633,7 +771,7 @@ class InterviewSession:
         number = len(self.questions) + 1 + (1 if self.asking else 0)
         question_id = f"q{number}"
         if self.injected:
-            text = self.injected.popleft()
+            text = self.injected.pop(0)
             request = RequestQuestion(question_id, "main", self.main_asked)
             return self._ask(request, text, "recruiter", now)
         last = self.questions[-1] if self.questions else None
@@ -655,18 +793,18 @@ class InterviewSession:
 
     # --- timers ---------------------------------------------------------------------------
 
-    def timer_fired(self, name: str, now: float) -> list[Action]:
-        if self.phase is Phase.ENDED:
+    def timer_fired(self, name: Timer, now: float) -> list[Action]:
+        if self.phase in (Phase.SCHEDULED, Phase.ENDED):
             return []
-        if name == "grace":
+        if name == Timer.GRACE:
             if self.candidate_connected or self.ended:
                 return []
             return self._close("abandoned", "candidate_left", now)
         if self.ended:
             return []
-        if name == "total":
+        if name == Timer.TOTAL:
             return self._finish("time_up", now)
-        if name == "total_warning":
+        if name == Timer.TOTAL_WARNING:
             if "interview" in self._warned:
                 return []
             self._warned.add("interview")
@@ -680,11 +818,18 @@ class InterviewSession:
         q = self.current_question
         if q is None:
             return []
-        if name == "answer_warning":
+        deadline = self._answer_deadline(q)
+        if deadline is None:
+            # The candidate is away: the answer clock stands still (re-armed on return).
+            return []
+        if name == Timer.ANSWER_WARNING:
+            at = deadline - self.config.answer_warning_s
+            if now < at - _EARLY_S:
+                return [ArmTimer(name, at)]
             if q.question_id in self._warned:
                 return []
             self._warned.add(q.question_id)
-            left = max(0, round(q.asked_at + q.time_limit_s - now))
+            left = max(0, round(deadline - now))
             data = {"scope": "answer", "seconds_left": left, "question_id": q.question_id}
             return [
                 self._event("time.warning", data, now),
@@ -692,7 +837,9 @@ class InterviewSession:
                     TimeWarning(scope="answer", seconds_left=left, question_id=q.question_id)
                 ),
             ]
-        if name == "answer":
+        if name == Timer.ANSWER:
+            if now < deadline - _EARLY_S:
+                return [ArmTimer(name, deadline)]
             q.status = "timed_out"
             self.phase = Phase.ASKING
             actions: list[Action] = [
@@ -704,8 +851,7 @@ class InterviewSession:
     # --- the end --------------------------------------------------------------------------
 
     def _cancel_all(self) -> list[Action]:
-        names = ("answer", "answer_warning", "total", "total_warning", "grace")
-        return [CancelTimer(n) for n in names]
+        return [CancelTimer(timer) for timer in Timer]
 
     def _finish(self, reason: str, now: float) -> list[Action]:
         """Stop asking and have the interview evaluated; it completes when that is done."""
@@ -726,17 +872,27 @@ class InterviewSession:
         return actions + self._close("completed", reason, now, evaluation=evaluation)
 
     def _close(
-        self, state: str, reason: str, now: float, *, evaluation: dict[str, Any] | None = None
+        self,
+        state: Literal["completed", "abandoned"],
+        reason: str,
+        now: float,
+        *,
+        evaluation: dict[str, Any] | None = None,
     ) -> list[Action]:
         self.phase = Phase.ENDED
         self.end_reason = reason
-        ended = datetime.fromtimestamp(now, UTC)
-        columns: dict[str, Any] = {"state": state, "state_reason": reason, "ended_at": ended}
-        if evaluation is not None:
-            columns["evaluation"] = evaluation
+        # The one place that decides it: a completed interview hands its application on to
+        # the recruiter's review (an abandoned one leaves it where it was).
+        concluded = Concluded(
+            state,
+            reason,
+            datetime.fromtimestamp(now, UTC),
+            evaluation,
+            to_review=state == "completed",
+        )
         return [
             *self._cancel_all(),
-            self._event("state", {"state": state, "reason": reason}, now, interview=columns),
+            self._event("state", {"state": state, "reason": reason}, now, milestone=concluded),
             CloseCandidate(CloseCode.NORMAL, reason, InterviewEnded(reason=reason)),
             Finished(state, reason),
         ]
@@ -746,47 +902,110 @@ class InterviewSession:
     def committed(self, offset: int) -> list[Action]:
         """The shell committed every event up to ``offset``: ack what was waiting."""
         actions: list[Action] = []
+        committed_state = self._log()
         for pending_offset in sorted(o for o in self._pending if o <= offset):
             event = self._pending.pop(pending_offset)
-            origin = self._reply_to.pop(pending_offset, event.origin)
-            if event.client_id is not None:
+            committed_state._apply_logged(event)
+            origin = self._reply_to.pop(pending_offset, None)
+            if event.client_id is not None and origin is not None:
                 actions.append(self._ack(event.client_id, event.offset, origin))
-                if event.origin == "candidate":
+                if sent_by_candidate(event.sender):
                     self.last_acked_candidate_id = event.client_id
         self.committed_offset = max(self.committed_offset, offset)
         return actions
+
+    def failed(self, offset: int, now: float) -> list[Action]:
+        """The event at ``offset`` cannot be stored, for good. Forget it and everything
+        proposed after it (the shell's writer drops those unwritten: they were decided on a
+        state that included it), so their offsets are given out again and the log stays dense.
+        The session becomes what its committed log says; the senders of the forgotten messages
+        get an ``error`` with their client ids and never an ack; facts that still hold (the
+        candidate's socket is there, or gone) are logged again; then the interview carries on
+        from the committed state: the current question still open, or asked again."""
+        if offset not in self._pending:
+            return []
+        forgotten = [self._pending[o] for o in sorted(self._pending)]
+        actions: list[Action] = [Reset()]
+        for event in forgotten:
+            origin = self._reply_to.get(event.offset)
+            if event.client_id is None or origin is None:
+                continue
+            if event.offset == offset:
+                code = ErrorCode.INTERNAL_ERROR
+                message = "the server could not store this message; it was not recorded"
+            else:
+                code = ErrorCode.OVERLOADED
+                message = "not stored (an earlier message could not be); resend it"
+            actions.append(self._refuse(code, message, event.client_id, origin))
+        connected = self.candidate_connected
+        last_connection = next(
+            (
+                e
+                for e in reversed(forgotten)
+                if e.kind == "connection" and e.data.get("status") == "disconnected"
+            ),
+            None,
+        )
+        self._become_committed()
+        if connected and not self._connected_in_log:
+            # The log lost the candidate's arrival (or the very start): record it again.
+            was_scheduled = self.phase is Phase.SCHEDULED
+            self.candidate_connected = False
+            actions += self.connect_candidate(now)
+            if was_scheduled:
+                return actions
+        elif not connected and self._connected_in_log and not self.ended:
+            cause: DisconnectCause = "network_drop"
+            if last_connection is not None:
+                cause = last_connection.data["cause"]
+            self.candidate_connected = True
+            actions += self.disconnect_candidate(now, cause=cause)
+        offline = self.proctoring.offline
+        grace_from = offline.start if offline is not None else now
+        return actions + self._continue(now, grace_from=grace_from)
+
+    def _log(self) -> InterviewSession:
+        if self._log_state is None:
+            self._log_state = InterviewSession(self.interview_id, self.config)
+        return self._log_state
+
+    def _become_committed(self) -> None:
+        """Replace the live state by a copy of the committed one; the socket and the
+        generation are the live session's own."""
+        committed = copy.deepcopy(self._log())
+        for f in dataclasses.fields(self):
+            if f.name not in ("_log_state", "candidate_connected", "generation"):
+                setattr(self, f.name, getattr(committed, f.name))
+        self.generation += 1
+
+    def _apply_logged(self, event: LogEntry) -> None:
+        """Fold one committed event into the state (restore, and the committed state)."""
+        now = event.at.timestamp()
+        self._replay(event, now)
+        self._observe(event, now)
+        self.next_offset = event.offset + 1
+        self.committed_offset = event.offset
 
     # --- rebuilding from the log ----------------------------------------------------------
 
     @classmethod
     def restore(
-        cls,
-        interview_id: str,
-        config: SessionConfig,
-        events: list[tuple[int, str, dict[str, Any], str | None, datetime]],
+        cls, interview_id: str, config: SessionConfig, entries: Iterable[LogEntry]
     ) -> InterviewSession:
-        """Rebuild a session from its committed log (offset, kind, data, client_id, at)."""
+        """Rebuild a session from its committed log. (A watcher's socket does not survive a
+        restart: a resent watcher message is acked to whichever watcher resends it, see
+        _duplicate.)"""
         session = cls(interview_id=interview_id, config=config)
-        for offset, kind, data, client_id, at in events:
-            now = at.timestamp()
-            event = NewEvent(offset=offset, kind=kind, data=data, at=at, client_id=client_id)
-            session._replay(event, now)
-            session._observe(event, now)
-            session.next_offset = offset + 1
-            session.committed_offset = offset
+        for entry in entries:
+            session._apply_logged(entry)
+        session._log_state = copy.deepcopy(session)
         return session
 
-    def _replay(self, event: NewEvent, now: float) -> None:
+    def _replay(self, event: LogEntry, now: float) -> None:
         kind, data = event.kind, event.data
-        if event.client_id is not None:
-            by_candidate = kind in ("answer", "proctor", "screenshot") or (
-                kind == "end.requested" and data.get("by") == "candidate"
-            )
-            # A watcher's id does not survive a restart; a resent watcher message is acked
-            # to whichever watcher resends it (see _duplicate).
-            origin: Origin = "candidate" if by_candidate else "watcher"
-            self._seen[event.client_id] = (event.offset, origin)
-            if by_candidate:
+        if event.client_id is not None and event.sender is not None:
+            self._seen[(event.sender, event.client_id)] = event.offset
+            if sent_by_candidate(event.sender):
                 self.last_acked_candidate_id = event.client_id
         if kind == "state":
             state = data["state"]
@@ -800,12 +1019,14 @@ class InterviewSession:
             request = RequestQuestion(data["question_id"], data["kind"], data["index"])
             self._record_question(request, data["text"], data["source"], now, data["time_limit_s"])
             if data["source"] == "recruiter" and self.injected:
-                self.injected.popleft()
+                self.injected.pop(0)
         elif kind in ("answer", "answer.timeout"):
             q = self.current_question
             if q is not None and q.question_id == data["question_id"]:
                 if kind == "answer":
                     q.answer, q.status = data["text"], "answered"
+                    q.answer_offset = event.offset
+                    q.sentences = tuple(data.get("sentences", ()))
                 else:
                     q.status = "timed_out"
                 self.phase = Phase.ASKING
@@ -823,24 +1044,42 @@ class InterviewSession:
             self.end_reason = "interviewer_failed"
 
     def resume(self, now: float) -> list[Action]:
-        """After a restore: re-arm timers and pick up where the log stops."""
+        """After a restore: log the server's own outage, re-arm timers and pick up where the
+        log stops. The process may have died any time after the log's last event, and the
+        candidate could not answer meanwhile: the outage counts from that last event (the
+        candidate's favour), and the answer clock stands still until the candidate is back."""
+        if self.phase in (Phase.SCHEDULED, Phase.ENDED):
+            return []
+        actions: list[Action] = []
+        offline = self.proctoring.offline
+        if not self.ended and (
+            self._connected_in_log or (offline is not None and offline.kind != "server_restart")
+        ):
+            since = self._last_event_at if self._last_event_at is not None else now
+            data = {
+                "role": "candidate",
+                "status": "disconnected",
+                "cause": "server_restart",
+                "since": iso(since),
+            }
+            actions.append(self._event("connection", data, now))
+        return actions + self._continue(now, grace_from=now)
+
+    def _continue(self, now: float, *, grace_from: float) -> list[Action]:
+        """Re-arm the timers and go on from the current state (after a restore or a reset)."""
         if self.phase in (Phase.SCHEDULED, Phase.ENDED):
             return []
         if self.phase is Phase.EVALUATING:
             return [RequestEvaluation(self.end_reason or "completed")]
         actions: list[Action] = self._arm_total_timers()
-        if not self.candidate_connected:
-            actions.append(ArmTimer("grace", now + self.config.reconnect_grace_s))
         assert self.started_at is not None
         if now >= self.started_at + self.config.total_time_limit_s:
-            return self._finish("time_up", now)
-        q = self.current_question
-        if q is not None:
-            end = q.asked_at + q.time_limit_s
-            actions += [
-                ArmTimer("answer_warning", end - self.config.answer_warning_s),
-                ArmTimer("answer", end),
-            ]
-            return actions
+            return actions + self._finish("time_up", now)
+        if not self.candidate_connected:
+            actions.append(ArmTimer(Timer.GRACE, grace_from + self.config.reconnect_grace_s))
+        if self.current_question is not None:
+            done = self.question_done_message(now)
+            assert done is not None
+            return [*actions, *self._arm_answer_timers(), SendCandidate(done)]
         # Asking: the question being generated when the log stopped was never recorded.
         return actions + self._next_turn(now)
