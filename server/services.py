@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from starlette.requests import HTTPConnection
@@ -11,11 +12,18 @@ from server.auth.provider import IdentityProvider
 from server.auth.throttle import LoginThrottle
 from server.auth.tickets import TicketBook
 from server.config import Settings
+from server.metrics import Metrics
 from server.store.blobs import BlobStore
 from server.store.database import Pool
+from server.store.interview_log import InterviewLog
 
 if TYPE_CHECKING:
+    from server.cluster.streams import StreamFollower
+    from server.media.hub import MediaHub
+    from server.notify.runtime import Notify
+    from server.sessions.cluster import Cluster
     from server.sessions.manager import SessionManager
+    from server.transport.inbox import ScreenshotChecker
 
 
 @dataclass(slots=True)
@@ -24,9 +32,19 @@ class Services:
     pool: Pool
     identity: IdentityProvider
     blobs: BlobStore
+    interview_log: InterviewLog
     login_throttle: LoginThrottle
     tickets: TicketBook
     sessions: SessionManager
+    screenshots: ScreenshotChecker
+    media: MediaHub
+    notify: Notify
+    metrics: Metrics
+    # Behind several nodes (REDIS_URL set): the cluster's parts; None for a single node.
+    cluster: Cluster | None = None
+    follower: StreamFollower | None = None
+    # The interviews being re-scored on this node now (server/http/evaluations.py).
+    rescoring: set[uuid.UUID] = field(default_factory=set)
 
 
 def get_services(conn: HTTPConnection) -> Services:

@@ -26,6 +26,7 @@ from starlette.responses import Response
 
 from server.auth.identity import User
 from server.errors import (
+    BlobStoreUnavailable,
     Conflict,
     Forbidden,
     NotFound,
@@ -37,7 +38,11 @@ from server.http.errors import validation_error
 from server.http.pagination import NewestFirstPage, SqlArgs
 from server.http.routing import Api
 from server.http.types import Input, Output, Trimmed
+from server.notify.notices import Notice
 from server.services import get_services
+from server.store.blob_keys import resume_key as derive_resume_key
+from server.store.blob_keys import stored_resume_key
+from server.store.blob_sweeper import discard_blob, reserve_blob, settle_blob
 
 api = Api()
 
@@ -58,6 +63,7 @@ ROLE_TARGETS: dict[str, frozenset[str]] = {
 }
 PDF_MAGIC = b"%PDF-"
 MAX_COVER_LETTER = 10_000
+MAX_NOTE = 5000
 
 
 class ApplicationForm(Input):
@@ -90,6 +96,10 @@ class Application(Output):
     cover_letter: str
     status: ApplicationStatus
     resume: Resume | None
+    note: str | None = Field(
+        description="The recruiter's own note on the application (their decision's reasons);"
+        " null for the candidate"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -110,20 +120,26 @@ class ApplicationPage(Output):
 
 class StatusChange(Input):
     status: ApplicationStatus
+    # The recruiter's note, kept with the application and never shown to the candidate; an
+    # empty one removes it. Left out: the note stays as it is.
+    note: Annotated[str, Trimmed(max_length=MAX_NOTE)] | None = None
 
 
 _SELECT = (
     "select a.id, a.job_id, j.title as job_title, a.candidate_id, u.full_name as candidate_name,"
     " u.email as candidate_email, a.cover_letter, a.status, a.resume_key, a.resume_filename,"
-    " a.resume_size, a.created_at, a.updated_at, j.recruiter_id"
+    " a.resume_size, a.created_at, a.updated_at, j.recruiter_id, n.note"
     " from public.applications a"
     " join public.jobs j on j.id = a.job_id"
     " join public.users u on u.id = a.candidate_id"
+    " left join openhire.application_notes n on n.application_id = a.id"
 )
 
 
-def _application(row: Any) -> Application:
+def _application(row: Any, viewer: User) -> Application:
     data = dict(row)
+    if data["recruiter_id"] != viewer.id:
+        data["note"] = None
     resume = None
     if data["resume_key"] is not None:
         resume = Resume(
@@ -196,7 +212,7 @@ def _looks_like_pdf(data: bytes) -> bool:
     summary="Apply to a job (candidates)",
     tags=("applications",),
     status=201,
-    errors=(403, 409, 413, 415, 422),
+    errors=(403, "already_applied", "job_closed", "resume_not_pdf", "storage_unavailable"),
     form=ApplicationForm,
 )
 async def create_application(request: Request, user: User, job_id: uuid.UUID) -> Application:
@@ -211,7 +227,10 @@ async def create_application(request: Request, user: User, job_id: uuid.UUID) ->
     application_id = uuid.uuid4()
     resume_key = None
     if form.resume is not None:
-        resume_key = f"resumes/{application_id}/resume.pdf"
+        resume_key = derive_resume_key(application_id)
+        # Recorded before the upload, so that a résumé whose row is never written (the upload
+        # failing, or abandoned and landing later, or anything below) is swept, not orphaned.
+        await reserve_blob(services.pool, resume_key, services.settings.blob_sweep_grace_s)
         await services.blobs.put(resume_key, form.resume, "application/pdf")
     try:
         async with services.pool.acquire() as conn, conn.transaction():
@@ -223,6 +242,11 @@ async def create_application(request: Request, user: User, job_id: uuid.UUID) ->
                 raise NotFound(f"no job with id {job_id}")
             if status != "open":
                 raise Conflict("this job is closed to applications", code="job_closed")
+            if resume_key is not None and not await settle_blob(conn, resume_key):
+                # This request outlived the sweep grace, and the sweeper took the résumé.
+                raise BlobStoreUnavailable(
+                    "the résumé upload took too long; try again", headers={"Retry-After": "1"}
+                )
             await conn.execute(
                 "insert into public.applications (id, job_id, candidate_id, cover_letter,"
                 " resume_key, resume_filename, resume_size) values ($1, $2, $3, $4, $5, $6, $7)",
@@ -235,22 +259,38 @@ async def create_application(request: Request, user: User, job_id: uuid.UUID) ->
                 len(form.resume) if form.resume is not None else None,
             )
             row = await conn.fetchrow(f"{_SELECT} where a.id = $1", application_id)
+            assert row is not None
+            await services.notify.notifications.record(
+                conn,
+                [
+                    Notice(
+                        row["recruiter_id"],
+                        "application.created",
+                        job_id=job_id,
+                        application_id=application_id,
+                        payload={
+                            "job_title": row["job_title"],
+                            "candidate_name": row["candidate_name"],
+                        },
+                    )
+                ],
+            )
     except asyncpg.UniqueViolationError:
         if resume_key:
-            await services.blobs.delete(resume_key)
+            await discard_blob(services.blobs, resume_key)
         raise Conflict("you have already applied to this job", code="already_applied") from None
     except BaseException:
         if resume_key:
-            await services.blobs.delete(resume_key)
+            await discard_blob(services.blobs, resume_key)
         raise
-    return _application(row)
+    return _application(row, user)
 
 
 @api.get(
     "/applications",
     summary="Your applications (candidate) or those to your jobs (recruiter)",
     tags=("applications",),
-    errors=(400,),
+    errors=("invalid_cursor",),
 )
 async def list_applications(
     request: Request, user: User, query: ApplicationQuery
@@ -271,7 +311,7 @@ async def list_applications(
         )
     rows, next_cursor = page.cut(rows)
     return ApplicationPage(
-        items=[_application(r) for r in rows],
+        items=[_application(r, user) for r in rows],
         total=total,
         limit=query.limit,
         next_cursor=next_cursor,
@@ -294,14 +334,14 @@ async def _visible_application(request: Request, user: User, application_id: uui
     errors=(403,),
 )
 async def get_application(request: Request, user: User, application_id: uuid.UUID) -> Application:
-    return _application(await _visible_application(request, user, application_id))
+    return _application(await _visible_application(request, user, application_id), user)
 
 
 @api.patch(
     "/applications/{application_id}",
     summary="Change an application's status",
     tags=("applications",),
-    errors=(403, 409),
+    errors=(403, "invalid_transition"),
 )
 async def update_application(
     request: Request, user: User, application_id: uuid.UUID, body: StatusChange
@@ -315,8 +355,10 @@ async def update_application(
         raise Forbidden("only the candidate may withdraw their application")
     if user.role == "recruiter" and row["recruiter_id"] != user.id:
         raise Forbidden("only the job's recruiter may move this application along")
-    if target == row["status"]:
-        return _application(row)
+    if body.note is not None and user.role != "recruiter":
+        raise Forbidden("only the job's recruiter may write a note on an application")
+    if target == row["status"] and body.note is None:
+        return _application(row, user)
     pool = get_services(request).pool
     async with pool.acquire() as conn, conn.transaction():
         current = await conn.fetchval(
@@ -330,25 +372,56 @@ async def update_application(
                 code="invalid_transition",
                 details={"from": current, "to": target},
             )
-        await conn.execute(
-            "update public.applications set status = $2 where id = $1", application_id, target
-        )
+        if target != current:
+            await conn.execute(
+                "update public.applications set status = $2 where id = $1", application_id, target
+            )
+        if body.note == "":
+            await conn.execute(
+                "delete from openhire.application_notes where application_id = $1", application_id
+            )
+        elif body.note is not None:
+            await conn.execute(
+                "insert into openhire.application_notes (application_id, note, written_by)"
+                " values ($1, $2, $3) on conflict (application_id) do update"
+                " set note = excluded.note, written_by = excluded.written_by,"
+                " updated_at = now()",
+                application_id,
+                body.note,
+                user.id,
+            )
         updated = await conn.fetchrow(f"{_SELECT} where a.id = $1", application_id)
-    return _application(updated)
+        assert updated is not None
+        if target != current and user.id != updated["candidate_id"]:
+            # The candidate hears of what the recruiter decided (not of their own withdrawal).
+            await get_services(request).notify.notifications.record(
+                conn,
+                [
+                    Notice(
+                        updated["candidate_id"],
+                        "application.status_changed",
+                        job_id=updated["job_id"],
+                        application_id=application_id,
+                        payload={"job_title": updated["job_title"], "from": current, "to": target},
+                    )
+                ],
+            )
+    return _application(updated, user)
 
 
 @api.get(
     "/applications/{application_id}/resume",
     summary="Download the résumé (the candidate and the job's recruiter)",
     tags=("applications",),
-    errors=(403,),
+    errors=(403, "storage_unavailable"),
     raw_response="application/pdf",
 )
 async def download_resume(request: Request, user: User, application_id: uuid.UUID) -> Response:
     row = await _visible_application(request, user, application_id)
-    if row["resume_key"] is None:
+    key = stored_resume_key(application_id, row["resume_key"])
+    if key is None:
         raise NotFound("this application has no résumé")
-    data = await get_services(request).blobs.get(row["resume_key"])
+    data = await get_services(request).blobs.get(key)
     return Response(
         data,
         media_type="application/pdf",

@@ -34,9 +34,9 @@ _SANE_HOST = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0
 
 
 def content_security_policy(host: str | None, blob_origin: str | None = None) -> str:
-    """Same origin only, but for sockets to this host and, with Supabase Storage, images from
-    its signed URLs. The camera preview is a MediaStream; the résumé downloads through a blob:
-    URL."""
+    """Same origin only, but for sockets to this host and, with Supabase Storage, images and
+    recordings from its signed URLs. The camera preview and the live video are MediaStreams;
+    the résumé downloads through a blob: URL."""
     sockets = f" ws://{host} wss://{host}" if host and _SANE_HOST.match(host) else ""
     images = f" {blob_origin}" if blob_origin else ""
     return "; ".join(
@@ -45,7 +45,7 @@ def content_security_policy(host: str | None, blob_origin: str | None = None) ->
             "script-src 'self'",
             "style-src 'self'",
             f"img-src 'self' blob: data:{images}",
-            "media-src 'self' blob: mediastream:",
+            f"media-src 'self' blob: mediastream:{images}",
             f"connect-src 'self'{sockets}",
             "font-src 'self'",
             "manifest-src 'self'",
@@ -61,8 +61,8 @@ _HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
-    # The interview room asks for the camera; nothing else may.
-    "Permissions-Policy": "camera=(self), microphone=(), geolocation=(), payment=()",
+    # The interview room asks for the camera and the microphone; nothing else may.
+    "Permissions-Policy": "camera=(self), microphone=(self), geolocation=(), payment=()",
 }
 
 

@@ -1,9 +1,10 @@
 """The one place where errors become HTTP responses.
 
-Every failure answers ``{"error": {"code", "message", "details"}}`` with the status of its
-class. Anything unexpected is logged with its traceback and answered with a bare 500: no
-internal detail ever reaches the client. A database that went away (restarting, down, full)
-is not unexpected: it answers 503 ``database_unavailable``, which a client may retry.
+Every failure answers ``{"error": {"code", "message", "details"}}`` with the status
+``server.errors.told`` gives its class. Anything unexpected is logged with its traceback and
+answered with a bare 500: no internal detail ever reaches the client. A database that went
+away (restarting, down, full) is not unexpected: it answers 503 ``database_unavailable``,
+which a client may retry.
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.errors import ApiError, DatabaseUnavailable, ValidationFailed
+from server.errors import (
+    ApiError,
+    DatabaseUnavailable,
+    FieldProblem,
+    OpenHireError,
+    ValidationFailed,
+    told,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -50,27 +58,40 @@ def error_response(
 
 
 def validation_error(exc: pydantic.ValidationError, *, location: str) -> ValidationFailed:
-    problems = [
-        {
-            "loc": [location, *(str(part) for part in err["loc"])],
-            "msg": err["msg"],
-            "type": err["type"],
-        }
-        for err in exc.errors(include_url=False, include_input=False, include_context=False)
-    ]
+    """Each problem as ``{"loc", "msg", "type"}``: ``loc`` starts with ``location`` and goes down
+    to the field, even for a rule across fields (``FieldProblem``), so a client can show each
+    message at its field."""
+    problems = []
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = [location, *(str(part) for part in err["loc"])]
+        msg = err["msg"]
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, FieldProblem):
+            loc += cause.field.split(".")
+            msg = cause.message
+        problems.append({"loc": loc, "msg": msg, "type": err["type"]})
     first = problems[0]
     where = ".".join(first["loc"])
     return ValidationFailed(f"{where}: {first['msg']}", details=problems)
 
 
-async def handle_api_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+async def handle_openhire_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, OpenHireError)
+    answer = told(exc)
+    if answer is None:
+        return await handle_unexpected(request, exc)
+    if isinstance(exc, ApiError):
+        return error_response(answer.status, answer.code, answer.message, exc.details, exc.headers)
+    return error_response(answer.status, answer.code, answer.message)
 
 
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    code = _STATUS_CODES.get(exc.status_code, "error")
+    # Every status Starlette raises is in the table; should another come, it still gets a code
+    # of the documented list (server.http.error_codes).
+    code = _STATUS_CODES.get(
+        exc.status_code, "bad_request" if exc.status_code < 500 else "internal_error"
+    )
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     if exc.status_code == 404:
         message = f"no route for {request.url.path}"
@@ -94,7 +115,7 @@ _DATABASE_GONE: tuple[type[Exception], ...] = (
 
 async def handle_database_gone(request: Request, exc: Exception) -> Response:
     log.warning("request.database_unavailable", error=type(exc).__name__)
-    return await handle_api_error(
+    return await handle_openhire_error(
         request,
         DatabaseUnavailable(
             "the database is not reachable at the moment; try again shortly",
@@ -109,7 +130,7 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
 
 
 EXCEPTION_HANDLERS = {
-    ApiError: handle_api_error,
+    OpenHireError: handle_openhire_error,
     HTTPException: handle_http_exception,
     **dict.fromkeys(_DATABASE_GONE, handle_database_gone),
     Exception: handle_unexpected,

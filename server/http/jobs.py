@@ -1,7 +1,9 @@
 """Jobs: posted by recruiters, browsed by everyone signed in.
 
 Anyone signed in sees open jobs; a recruiter also sees their own closed ones. Only the owning
-recruiter changes or deletes a job. Lists are filtered, sorted and paginated with a keyset
+recruiter changes or deletes a job, and only they see its interview plan (the questions and
+the rubric): everyone else gets a summary of the interview, so that no candidate reads the
+questions before the interview starts. Lists are filtered, sorted and paginated with a keyset
 cursor, which stays exact while jobs are added or removed between pages.
 """
 
@@ -19,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.auth.identity import User
-from server.errors import BadRequest, Forbidden, NotFound
+from server.errors import BadRequest, FieldProblem, Forbidden, NotFound, ValidationFailed
 from server.http.pagination import (
     cursor_time,
     cursor_uuid,
@@ -30,6 +32,7 @@ from server.http.pagination import (
 from server.http.routing import Api
 from server.http.types import Input, Name, Output, Trimmed, stripped_pattern
 from server.services import get_services
+from server.store.blob_keys import stored_resume_key
 
 api = Api()
 
@@ -66,6 +69,9 @@ def _default_rubric() -> list[RubricCriterion]:
     ]
 
 
+AnswerMode = Literal["text", "voice", "either"]
+
+
 class InterviewPlan(Input):
     """How the AI interviewer runs this job's interviews and scores them."""
 
@@ -77,17 +83,24 @@ class InterviewPlan(Input):
     rubric: Annotated[list[RubricCriterion], Field(min_length=1, max_length=20)] = Field(
         default_factory=_default_rubric
     )
+    answer_mode: AnswerMode = Field(
+        "text",
+        description="How the candidate answers: typed (text), aloud (voice, transcribed by the"
+        " server's speech-to-text model), or as they choose (either). voice and either need"
+        " a server with OPENHIRE_STT_MODEL set (422 speech_not_configured otherwise)",
+    )
 
     @pydantic.model_validator(mode="after")
     def _check(self) -> InterviewPlan:
         if len(self.custom_questions) > self.question_count:
-            raise ValueError(
+            raise FieldProblem(
+                "custom_questions",
                 f"{len(self.custom_questions)} custom questions do not fit in "
-                f"question_count={self.question_count}"
+                f"question_count={self.question_count}",
             )
         names = [c.name.lower() for c in self.rubric]
         if len(set(names)) != len(names):
-            raise ValueError("rubric criteria must have distinct names")
+            raise FieldProblem("rubric", "rubric criteria must have distinct names")
         return self
 
 
@@ -115,14 +128,31 @@ class JobInput(Input):
             and self.salary_max is not None
             and self.salary_min > self.salary_max
         ):
-            raise ValueError("salary_min must not be greater than salary_max")
+            raise FieldProblem("salary_max", "salary_min must not be greater than salary_max")
         has_salary = self.salary_min is not None or self.salary_max is not None
         if has_salary and self.salary_currency is None:
-            raise ValueError("salary_currency is required with a salary")
+            raise FieldProblem("salary_currency", "salary_currency is required with a salary")
         return self
 
 
-class Job(Output):
+class InterviewSummary(Output):
+    """What anyone who may see a job may know of its interview before it starts: how long it
+    is and what its answers are scored on. The questions, and the rubric's descriptions and
+    weights, stay the recruiter's."""
+
+    question_count: int
+    follow_ups_per_question: int
+    answer_time_limit_s: int
+    total_time_limit_min: int
+    criteria: list[str] = Field(description="The names of the rubric's criteria, in order")
+    answer_mode: AnswerMode = Field(
+        description="text: typed answers; voice: spoken (a microphone is needed); either"
+    )
+
+
+class _PostedJob(Output):
+    """What everyone who may see a job sees of it."""
+
     id: uuid.UUID
     recruiter_id: uuid.UUID
     title: str
@@ -135,9 +165,27 @@ class Job(Output):
     salary_currency: str | None
     required_skills: list[str]
     status: JobStatus
-    interview_plan: InterviewPlan
     created_at: datetime
     updated_at: datetime
+    company_name: str | None = Field(
+        description="Who is hiring: the company on the recruiter's profile (PATCH /users/me)"
+    )
+
+
+class Job(_PostedJob):
+    """A job as the recruiter who posted it sees it: with its whole interview plan."""
+
+    interview_plan: InterviewPlan
+
+
+class JobListing(_PostedJob):
+    """A job as everyone but its recruiter sees it: its interview only as a summary."""
+
+    interview: InterviewSummary
+
+
+class JobView(pydantic.RootModel[Job | JobListing]):
+    """``Job`` for the recruiter who posted it, ``JobListing`` for everyone else."""
 
 
 SortBy = Literal["created_at", "salary_min", "salary_max", "title"]
@@ -166,15 +214,23 @@ class JobQuery(Input):
 
 
 class JobPage(Output):
-    items: list[Job]
+    items: list[Job | JobListing] = Field(
+        description="Job for the jobs the caller posted, JobListing for the others"
+    )
     total: int = Field(description="How many jobs match the filters, over all pages")
     limit: int
     next_cursor: str | None = Field(description="Pass as cursor for the next page; null at the end")
 
 
+# The company is the recruiter's, read with the job (it follows their profile).
+_COMPANY = (
+    "(select u.company_name from public.users u where u.id = {table}.recruiter_id) as company_name"
+)
 _COLUMNS = (
     "id, recruiter_id, title, description, job_type, location, remote, salary_min, salary_max,"
-    " salary_currency, required_skills, status, interview_plan, created_at, updated_at"
+    " salary_currency, required_skills, status, created_at, updated_at, "
+    + _COMPANY.format(table="jobs")
+    + ", interview_plan"
 )
 # Never null, so that (key, id) orders every row and keyset pagination is exact.
 _SORT_EXPRESSIONS: dict[str, tuple[str, str]] = {
@@ -202,14 +258,42 @@ def _decode_cursor(cursor: str, sort_by: str, sort_order: str) -> tuple[Any, uui
     return key, cursor_uuid(job_id)
 
 
-_JOB_FIELDS = tuple(Job.model_fields)
-_J_COLUMNS = ", ".join(f"j.{name}" for name in _JOB_FIELDS)
-assert ", ".join(_JOB_FIELDS) == " ".join(_COLUMNS.split()), "Job and _COLUMNS disagree"
+_POSTED_COLUMNS = tuple(_PostedJob.model_fields)
+_J_COLUMNS = ", ".join(
+    _COMPANY.format(table="j") if name == "company_name" else f"j.{name}"
+    for name in (*_POSTED_COLUMNS, "interview_plan")
+)
+assert [*_POSTED_COLUMNS, "interview_plan"] == [
+    "company_name" if name.startswith("(select") else name
+    for name in " ".join(_COLUMNS.split()).split(", ")
+], "Job and _COLUMNS disagree"
 _PLAN_DEFAULTS = InterviewPlan().model_dump(mode="json")
+_SUMMARY_FIELDS = tuple(name for name in InterviewSummary.model_fields if name != "criteria")
 
 
-def _job(row: Any) -> Job:
-    return Job.model_validate(dict(row))
+def _job_json(row: Any, viewer: uuid.UUID) -> dict[str, Any]:
+    """A row as ``Job`` (for its recruiter) or ``JobListing`` (for anyone else) has it. A
+    stored interview plan gets the defaults of any field it lacks, as validating it would."""
+    job = {name: row[name] for name in _POSTED_COLUMNS}
+    plan = {**_PLAN_DEFAULTS, **row["interview_plan"]}
+    if row["recruiter_id"] == viewer:
+        job["interview_plan"] = plan
+    else:
+        job["interview"] = {
+            **{name: plan[name] for name in _SUMMARY_FIELDS},
+            "criteria": [criterion["name"] for criterion in plan["rubric"]],
+        }
+    return job
+
+
+def _job(row: Any, viewer: uuid.UUID) -> Job | JobListing:
+    data = _job_json(row, viewer)
+    return Job.model_validate(data) if "interview_plan" in data else JobListing.model_validate(data)
+
+
+def _own_job(row: Any, user: User) -> Job:
+    """A job the caller just wrote, which is theirs."""
+    return Job.model_validate(_job_json(row, user.id))
 
 
 def _values(body: JobInput) -> list[Any]:
@@ -228,9 +312,35 @@ def _values(body: JobInput) -> list[Any]:
     ]
 
 
-@api.post("/jobs", summary="Post a job (recruiters)", tags=("jobs",), status=201, errors=(403,))
+def _check_answer_mode(request: Request, plan: InterviewPlan) -> None:
+    """A plan with spoken answers needs a server that can transcribe them."""
+    if plan.answer_mode != "text" and not get_services(request).settings.speech_configured:
+        raise ValidationFailed(
+            f"interview_plan.answer_mode {plan.answer_mode!r} needs speech-to-text, which this"
+            " server has not configured: set OPENHIRE_STT_MODEL (and OPENHIRE_SPEECH_BASE_URL"
+            " and OPENHIRE_SPEECH_API_KEY, or OPENAI_BASE_URL and OPENAI_API_KEY) and restart"
+            " it, or use answer_mode 'text'",
+            code="speech_not_configured",
+            details=[
+                {
+                    "loc": ["body", "interview_plan", "answer_mode"],
+                    "msg": "speech is not configured on this server",
+                    "type": "speech_not_configured",
+                }
+            ],
+        )
+
+
+@api.post(
+    "/jobs",
+    summary="Post a job (recruiters)",
+    tags=("jobs",),
+    status=201,
+    errors=(403, "speech_not_configured"),
+)
 async def create_job(request: Request, user: User, body: JobInput) -> Job:
     user.require("recruiter")
+    _check_answer_mode(request, body.interview_plan)
     row = await get_services(request).pool.fetchrow(
         "insert into public.jobs (recruiter_id, title, description, job_type, location, remote,"
         " salary_min, salary_max, salary_currency, required_skills, status, interview_plan)"
@@ -238,10 +348,12 @@ async def create_job(request: Request, user: User, body: JobInput) -> Job:
         user.id,
         *_values(body),
     )
-    return _job(row)
+    return _own_job(row, user)
 
 
-@api.get("/jobs", summary="Search jobs", tags=("jobs",), errors=(400,), response=JobPage)
+@api.get(
+    "/jobs", summary="Search jobs", tags=("jobs",), errors=("invalid_cursor",), response=JobPage
+)
 async def list_jobs(request: Request, user: User, query: JobQuery) -> Response:
     args: list[Any] = []
 
@@ -308,7 +420,7 @@ async def list_jobs(request: Request, user: User, query: JobQuery) -> Response:
         last = rows[-1]
         next_cursor = encode_cursor(query.sort_by, query.sort_order, last["sort_key"], last["id"])
     page = {
-        "items": [_job_json(r) for r in rows],
+        "items": [_job_json(r, user.id) for r in rows],
         "total": total,
         "limit": query.limit,
         "next_cursor": next_cursor,
@@ -326,16 +438,8 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
-def _job_json(row: Any) -> dict[str, Any]:
-    """A row as ``Job`` has it; a stored interview plan gets the defaults of any field it
-    lacks, as validating it would give it."""
-    job = {name: row[name] for name in _JOB_FIELDS}
-    job["interview_plan"] = {**_PLAN_DEFAULTS, **row["interview_plan"]}
-    return job
-
-
 @api.get("/jobs/{job_id}", summary="One job", tags=("jobs",))
-async def get_job(request: Request, user: User, job_id: uuid.UUID) -> Job:
+async def get_job(request: Request, user: User, job_id: uuid.UUID) -> JobView:
     row = await get_services(request).pool.fetchrow(
         f"select {_COLUMNS} from public.jobs where id = $1"
         " and (status = 'open' or recruiter_id = $2"
@@ -346,7 +450,7 @@ async def get_job(request: Request, user: User, job_id: uuid.UUID) -> Job:
     )
     if row is None:
         raise NotFound(f"no job with id {job_id}")
-    return _job(row)
+    return JobView(_job(row, user.id))
 
 
 async def _check_owner(request: Request, user: User, job_id: uuid.UUID) -> None:
@@ -359,9 +463,15 @@ async def _check_owner(request: Request, user: User, job_id: uuid.UUID) -> None:
         raise Forbidden("only the recruiter who posted this job may change it")
 
 
-@api.put("/jobs/{job_id}", summary="Replace a job (its recruiter)", tags=("jobs",), errors=(403,))
+@api.put(
+    "/jobs/{job_id}",
+    summary="Replace a job (its recruiter)",
+    tags=("jobs",),
+    errors=(403, "speech_not_configured"),
+)
 async def update_job(request: Request, user: User, job_id: uuid.UUID, body: JobInput) -> Job:
     await _check_owner(request, user, job_id)
+    _check_answer_mode(request, body.interview_plan)
     row = await get_services(request).pool.fetchrow(
         "update public.jobs set title = $3, description = $4, job_type = $5, location = $6,"
         " remote = $7, salary_min = $8, salary_max = $9, salary_currency = $10,"
@@ -373,7 +483,7 @@ async def update_job(request: Request, user: User, job_id: uuid.UUID, body: JobI
     )
     if row is None:  # deleted meanwhile
         raise NotFound(f"no job with id {job_id}")
-    return _job(row)
+    return _own_job(row, user)
 
 
 @api.delete(
@@ -381,14 +491,14 @@ async def update_job(request: Request, user: User, job_id: uuid.UUID, body: JobI
     summary="Delete a job and its applications (its recruiter)",
     tags=("jobs",),
     status=204,
-    errors=(403,),
+    errors=(403, "storage_unavailable"),
 )
 async def delete_job(request: Request, user: User, job_id: uuid.UUID) -> None:
     await _check_owner(request, user, job_id)
     services = get_services(request)
     async with services.pool.acquire() as conn, conn.transaction():
-        resume_keys = await conn.fetch(
-            "select resume_key from public.applications"
+        with_resume = await conn.fetch(
+            "select id, resume_key from public.applications"
             " where job_id = $1 and resume_key is not null",
             job_id,
         )
@@ -400,5 +510,6 @@ async def delete_job(request: Request, user: User, job_id: uuid.UUID) -> None:
     if deleted is None:
         raise NotFound(f"no job with id {job_id}")
     # After the commit: a blob without a row is harmless, a row without its blob is not.
-    for record in resume_keys:
-        await services.blobs.delete(record["resume_key"])
+    for record in with_resume:
+        if (key := stored_resume_key(record["id"], record["resume_key"])) is not None:
+            await services.blobs.delete(key)

@@ -23,8 +23,9 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 class RequestLogMiddleware:
     """Gives each request an id (the client's ``X-Request-ID`` if it is sane) and logs one
-    line when it is answered: method, path (never the query string, which may hold a ticket),
-    status and duration. Headers and bodies are never logged."""
+    line when it is answered (a socket: when it ends): method, path (never the query string,
+    which may hold a ticket), status (101 for an accepted socket) and duration. Headers and
+    bodies are never logged."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -42,11 +43,18 @@ class RequestLogMiddleware:
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
-                message = {**message, "headers": headers}
+            match message["type"]:
+                case "http.response.start":
+                    status = message["status"]
+                    headers = list(message.get("headers", []))
+                    headers.append((b"x-request-id", request_id.encode()))
+                    message = {**message, "headers": headers}
+                case "websocket.accept":
+                    status = 101  # Switching Protocols; the close code comes later, in-band
+                case "websocket.close" if not status:
+                    status = 403  # closed before being accepted: uvicorn answers 403
+                case "websocket.http.response.start":
+                    status = message["status"]
             await send(message)
 
         try:

@@ -7,36 +7,61 @@ that what we built is a well-formed OpenAPI 3.1 document.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
 import pydantic
 from openapi_pydantic.v3.v3_1 import OpenAPI
+from pydantic import Field
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
 from pydantic_core import core_schema
 
 from server import __version__
+from server.http.error_codes import API_ERROR_CODES, codes_of
 from server.http.routing import Endpoint
 from server.http.types import min_stripped_length_pattern
 
 _REF = "#/components/schemas/{model}"
 
-_ERROR_DESCRIPTIONS = {
-    400: "Malformed request (for example, a body that is not JSON)",
-    401: "Missing, expired or invalid access token",
-    403: "Signed in, but not allowed to do this",
-    404: "No such resource",
-    409: "Conflicts with the resource's current state",
-    413: "Request body too large",
-    415: "Wrong content type",
-    422: "The request does not match its schema",
-    429: "Too many requests; see Retry-After",
-}
-
 
 class ErrorDetail(pydantic.BaseModel):
-    code: str
+    code: Annotated[str, Field(json_schema_extra={"enum": list(API_ERROR_CODES)})]
     message: str
-    details: Any = None
+    details: Any = Field(
+        default=None,
+        description=(
+            "For validation_failed, each problem as {loc, msg, type}: loc is the path to the"
+            " field ('body' or 'query' first), a rule across fields included (a salary's"
+            " currency: ['body', 'salary_currency']); other codes say what theirs hold"
+        ),
+    )
+
+
+def error_codes(e: Endpoint) -> dict[int, list[str]]:
+    """The error codes ``e`` may answer, by status: those it names, and at each status it names
+    or its parameters imply (a token, a body, a query, a path), the codes any endpoint of that
+    status may answer (``generic``)."""
+    named = [x for x in e.errors if isinstance(x, str)]
+    statuses = {x for x in e.errors if isinstance(x, int)}
+    if e.needs_user:
+        # Reading the token's account needs the database.
+        statuses.update({401, 503})
+    if e.body is not None or e.form is not None:
+        # A body that is not JSON (or not well-formed multipart), too large, of another
+        # media type, or not matching its schema.
+        statuses.update({400, 413, 415, 422})
+        if e.body is not None:
+            named.append("malformed_json")
+    if e.query is not None:
+        statuses.add(422)
+    if e.path_params:
+        statuses.add(404)
+    by_status: dict[int, list[str]] = {}
+    for code in named:
+        by_status.setdefault(API_ERROR_CODES[code].status, []).append(code)
+    for status in statuses:
+        codes = by_status.setdefault(status, [])
+        codes += [c for c in codes_of(status, generic_only=True) if c not in codes]
+    return dict(sorted(by_status.items()))
 
 
 class ErrorResponse(pydantic.BaseModel):
@@ -132,6 +157,12 @@ def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
                 "description": "The file",
                 "content": {e.raw_response: {"schema": {"type": "string", "format": "binary"}}},
             }
+            if e.ranges:
+                responses["206"] = {
+                    "description": "One byte range of the file (a `Range: bytes=…` request)",
+                    "headers": {"Content-Range": {"schema": {"type": "string"}}},
+                    "content": {e.raw_response: {"schema": {"type": "string", "format": "binary"}}},
+                }
         elif e.response is not None:
             responses[str(e.status)] = {
                 "description": "Success",
@@ -139,21 +170,12 @@ def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
             }
         else:
             responses[str(e.status)] = {"description": "Success, no content"}
-        statuses = set(e.errors)
         if e.needs_user:
-            statuses.add(401)
             op["security"] = [{"bearerAuth": []}]
-        if e.body is not None or e.form is not None:
-            # A body that is not JSON (or not well-formed multipart), too large, of another
-            # media type, or not matching its schema.
-            statuses.update({400, 413, 415, 422})
-        if e.query is not None:
-            statuses.add(422)
-        if e.path_params:
-            statuses.add(404)
-        for status in sorted(statuses):
+        for status, codes in error_codes(e).items():
             responses[str(status)] = {
-                "description": _ERROR_DESCRIPTIONS.get(status, "Error"),
+                # Which codes, and when each: what a client branches on.
+                "description": "; ".join(f"`{c}`: {API_ERROR_CODES[c].when}" for c in codes),
                 "content": {"application/json": {"schema": ref(ErrorResponse, "serialization")}},
             }
         op["responses"] = responses

@@ -46,7 +46,9 @@ class Endpoint:
     status: int
     summary: str
     tags: tuple[str, ...]
-    errors: tuple[int, ...]
+    # Error statuses (any code of theirs that any endpoint may answer) and error codes (from
+    # server.http.error_codes) this endpoint answers, beyond those its parameters imply.
+    errors: tuple[int | str, ...]
     body: type[pydantic.BaseModel] | None = None
     query: type[pydantic.BaseModel] | None = None
     response: type[pydantic.BaseModel] | None = None
@@ -56,6 +58,8 @@ class Endpoint:
     # Documentation only, for handlers that read their own body or write their own response.
     form: type[pydantic.BaseModel] | None = None
     raw_response: str | None = None
+    # A raw response that also answers one byte range (206 Partial Content).
+    ranges: bool = False
     public: bool = False
 
     @property
@@ -77,9 +81,10 @@ class Api:
         summary: str,
         tags: tuple[str, ...] = (),
         status: int = 200,
-        errors: tuple[int, ...] = (),
+        errors: tuple[int | str, ...] = (),
         form: type[pydantic.BaseModel] | None = None,
         raw_response: str | None = None,
+        ranges: bool = False,
         response: type[pydantic.BaseModel] | None = None,
     ) -> Callable[[Handler], Handler]:
         """``response`` documents the JSON body of a handler that serialises it itself (it
@@ -98,6 +103,7 @@ class Api:
                 errors=errors,
                 form=form,
                 raw_response=raw_response,
+                ranges=ranges,
             )
             for name in params:
                 annotation = hints.get(name)

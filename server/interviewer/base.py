@@ -23,16 +23,19 @@ __all__ = [
     "CriterionScore",
     "Evaluation",
     "Evidence",
+    "EvidenceCheck",
     "Interviewer",
     "InterviewerError",
     "InterviewerFailed",
     "InterviewerName",
     "InterviewerUnavailable",
     "JobBrief",
+    "ProctoringGap",
     "ProctoringSummary",
     "QuestionKind",
     "QuestionRequest",
     "Recommendation",
+    "RubricEntry",
     "Turn",
     "TurnStatus",
 ]
@@ -98,13 +101,37 @@ class QuestionRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class ProctoringGap:
+    """One stretch of the interview the candidate was not fully there, and why: ``tab_hidden``
+    or ``window_blur`` (the room reported it), ``reload`` (the page was reloaded),
+    ``network_drop`` (the socket was lost) or ``server_restart`` (the server stopped or
+    crashed: never the candidate's doing). Times are ISO 8601; ``end`` is when it ended, or
+    when the summary was made if it had not."""
+
+    kind: str
+    start: str
+    end: str
+    duration_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class ProctoringSummary:
-    """The proctoring signals of one interview, summarised by the session."""
+    """The proctoring signals of one interview, summarised by the session.
+
+    Time away counts only ``tab_hidden``/``window_blur`` gaps; disconnections only the
+    candidate's own (``reload``, ``network_drop``). Overlapping periods are merged, never added
+    twice, and everything is clipped to the interview's own span. A server outage is listed
+    in ``gaps`` and counted nowhere else."""
 
     counts: dict[str, int]
     longest_time_away_s: float
     total_time_away_s: float
     camera_available: bool
+    times_away: int = 0
+    disconnections: int = 0
+    longest_disconnected_s: float = 0.0
+    total_disconnected_s: float = 0.0
+    gaps: tuple[ProctoringGap, ...] = ()
 
 
 class Evidence(BaseModel):
@@ -114,12 +141,28 @@ class Evidence(BaseModel):
     quote: str
 
 
+# How a criterion's evidence fared in the server's check (server.interviewer.evaluation):
+# every quote was found verbatim; some were not and were removed (the score kept, and said so);
+# none was, or the criterion was not scored at all, so the offline scorer scored it instead.
+EvidenceCheck = Literal["verified", "quotes_removed", "rescored"]
+
+
 class CriterionScore(BaseModel):
     name: str
     weight: float
-    score: Annotated[int, Field(ge=1, le=5)]
+    # 1 to 5: whole numbers from a model, tenths from the offline scorer (no cliff edges).
+    score: Annotated[float, Field(ge=1, le=5)]
     rationale: str
     evidence: list[Evidence]
+    verification: EvidenceCheck = "verified"
+
+
+class RubricEntry(BaseModel):
+    """One criterion of the rubric an evaluation was scored against, as it was then."""
+
+    name: str
+    description: str
+    weight: float
 
 
 class Evaluation(BaseModel):
@@ -137,6 +180,11 @@ class Evaluation(BaseModel):
     prompt_version: str
     model: str
     interviewer: InterviewerName
+    # The version of the server code that scored it (offline) or checked it (a model's).
+    scorer_version: str = ""
+    # The rubric it was scored against (rubric_version is its hash), so that two versions
+    # scored against different rubrics can be compared criterion by criterion.
+    rubric: list[RubricEntry] = Field(default_factory=list)
 
 
 class Interviewer(ABC):
@@ -163,6 +211,11 @@ class Interviewer(ABC):
         self, job: JobBrief, transcript: Sequence[Turn], proctoring: ProctoringSummary
     ) -> Evaluation:
         """Score the interview against the job's rubric with evidence quoted from answers."""
+
+    def with_model(self, model: str) -> Interviewer:
+        """The same interviewer with another model (a recruiter's re-score with another model).
+        Only an interviewer backed by a model has one to change."""
+        raise NotImplementedError(f"the {self.name} interviewer has no model to change")
 
     async def aclose(self) -> None:  # noqa: B027 - a no-op default, not an abstract method
         """Release what the interviewer holds (HTTP connections). Idempotent."""

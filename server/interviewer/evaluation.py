@@ -20,6 +20,7 @@ from server.interviewer.base import (
     Evidence,
     ProctoringSummary,
     Recommendation,
+    RubricEntry,
     Turn,
 )
 
@@ -40,6 +41,11 @@ def rubric_version(rubric: Iterable[Criterion]) -> str:
         separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def rubric_record(rubric: Iterable[Criterion]) -> list[RubricEntry]:
+    """The rubric as an evaluation records it."""
+    return [RubricEntry(name=c.name, description=c.description, weight=c.weight) for c in rubric]
 
 
 def overall_score(criteria: Sequence[CriterionScore]) -> float:
@@ -101,18 +107,29 @@ def proctoring_record(summary: ProctoringSummary) -> dict[str, Any]:
     """The summary as stored in ``Evaluation.proctoring``."""
     record = dataclasses.asdict(summary)
     record["counts"] = dict(sorted(summary.counts.items()))
+    record["gaps"] = [dataclasses.asdict(gap) for gap in summary.gaps]
     return record
 
 
 def proctoring_concerns(summary: ProctoringSummary) -> list[str]:
     """Proctoring facts worth a reviewer's attention, stated without a verdict."""
     concerns: list[str] = []
-    away = summary.counts.get("tab_hidden", 0) + summary.counts.get("window_blur", 0)
+    # Periods, not signals: switching tabs sends both "hidden" and "blur", one time away.
+    away = summary.times_away
     if away:
         concerns.append(
             f"Proctoring: left the interview window {away} time{'s' if away != 1 else ''} "
             f"({summary.total_time_away_s:.0f} s away in total, "
             f"longest {summary.longest_time_away_s:.0f} s)."
+        )
+    # A lost connection is stated as a fact, not as time away; reloads and the server's own
+    # restarts are no concern of the candidate's and are only listed in the gaps.
+    drops = [gap.duration_s for gap in summary.gaps if gap.kind == "network_drop"]
+    if drops:
+        concerns.append(
+            f"Proctoring: the connection dropped {len(drops)} time{'s' if len(drops) != 1 else ''}"
+            f" ({sum(drops):.0f} s offline in total, longest {max(drops):.0f} s); the answer"
+            " clock was paused while offline."
         )
     pastes = summary.counts.get("paste", 0)
     if pastes:

@@ -8,33 +8,40 @@ Failures are classified, and only transient ones are retried, here rather than i
 (``max_retries=0``) so one policy covers both the request and the stream:
 
 - transient: connection errors, timeouts, 408, 409, 429 (except an exhausted quota), 5xx, an
-  error event in the stream. Retried with exponential backoff and jitter (honouring
-  ``Retry-After``) up to ``max_attempts``, then InterviewerUnavailable.
-- permanent: 400, 401, 403, 404, 422, an exhausted quota, a refusal. InterviewerFailed at once.
-- invalid structured output: the model is asked once more with the problems listed, then
-  InterviewerFailed. Quotes that are not verbatim get the same one extra chance, then are dropped.
+  error event in the stream, a question stream with no text. Retried with exponential backoff
+  and jitter (honouring ``Retry-After``) up to ``max_attempts``, then InterviewerUnavailable.
+- permanent: 400, 401, 403, 404, 422, an exhausted quota, a refusal, output stopped by the
+  content filter, a question stopped at the length limit. InterviewerFailed at once: the same
+  request would be refused, filtered or cut off again.
+- invalid structured output (an evaluation cut off at the length limit included): the model is
+  asked once more with the problems listed, then InterviewerFailed. Quotes that are not
+  verbatim and criteria missing, unknown or doubled get the same one extra chance; then
+  ``check_criteria`` settles them: a criterion keeps its score only with evidence found in the
+  transcript (quotes that were not are removed, and it says so), one left with none, or not
+  scored at all, is scored by the offline scorer and marked "rescored". The final evaluation
+  always has every rubric criterion, and its recommendation follows from the scores in code.
 
 A question stream that breaks after chunks were yielded raises InterviewerUnavailable: the
-candidate has already seen part of a question, so starting over silently would garble it.
+candidate has already seen part of a question, so starting over silently would garble it. A
+question that ends cut off (``length``), filtered (``content_filter``) or refused is never
+finished as if it were whole: InterviewerFailed. What the provider said (a refusal, an error
+message) goes to the server's log only; the session tells the candidate a fixed sentence.
 
 The recruiter's custom questions are asked word for word, without a model call.
 """
 
 from __future__ import annotations
 
-import asyncio
-import random
+import copy
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from typing import TypeVar
 
+import anyio.to_thread
 import httpx2
 import pydantic
 import structlog
 from openai import (
-    APIConnectionError,
     APIError,
-    APIResponseValidationError,
-    APIStatusError,
     AsyncOpenAI,
     ContentFilterFinishReasonError,
     LengthFinishReasonError,
@@ -43,7 +50,13 @@ from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel, Field
 
 from server.config import Settings
-from server.errors import InterviewerError, InterviewerFailed, InterviewerUnavailable
+from server.errors import (
+    InterviewerError,
+    InterviewerFailed,
+    InterviewerFailure,
+    InterviewerUnavailable,
+    OpenHireError,
+)
 from server.interviewer._text import chunk_words, next_custom_question
 from server.interviewer.base import (
     CriterionScore,
@@ -56,13 +69,15 @@ from server.interviewer.base import (
     Recommendation,
     Turn,
 )
+from server.interviewer.checks import CHECKS_VERSION, check_criteria
 from server.interviewer.evaluation import (
     overall_score,
     proctoring_concerns,
     proctoring_record,
+    recommendation_for,
+    rubric_record,
     rubric_version,
     unverified_evidence,
-    verify_evaluation,
 )
 from server.interviewer.prompts import (
     PROMPT_VERSION,
@@ -70,12 +85,12 @@ from server.interviewer.prompts import (
     evaluation_messages,
     question_messages,
 )
+from server.openai_retry import Backoff, after_failure, describe
+from server.openai_retry import is_transient as api_is_transient
 
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
-
-_PERMANENT_429_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached"})
 
 
 class CriterionDraft(BaseModel):
@@ -96,8 +111,19 @@ class EvaluationDraft(BaseModel):
     recommendation: Recommendation
 
 
-class _EmptyQuestion(Exception):
+class _EmptyQuestion(OpenHireError):
     """The stream ended without a single character of question."""
+
+    def __str__(self) -> str:
+        return "the model returned an empty question"
+
+
+class _UnfinishedQuestion(OpenHireError):
+    """The model stopped short of a whole question: asking again would end the same way."""
+
+    def __init__(self, message: str, why: InterviewerFailure) -> None:
+        super().__init__(message)
+        self.why: InterviewerFailure = why
 
 
 class OpenAIInterviewer(Interviewer):
@@ -122,10 +148,9 @@ class OpenAIInterviewer(Interviewer):
         self.model = model
         self.prompt_version = PROMPT_VERSION
         self.max_attempts = max_attempts
-        self.retry_base_delay_s = retry_base_delay_s
-        self.retry_max_delay_s = retry_max_delay_s
         self.words_per_chunk = words_per_chunk
-        self._random = random.Random()
+        # The one retry rule of OpenAI-compatible APIs (server/openai_retry.py).
+        self.retry_delay = Backoff(retry_base_delay_s, retry_max_delay_s)
         # Retries are ours (see the module docstring), so the client's own are off.
         self._client = AsyncOpenAI(
             api_key=api_key,
@@ -148,6 +173,13 @@ class OpenAIInterviewer(Interviewer):
     async def aclose(self) -> None:
         await self._client.close()
 
+    def with_model(self, model: str) -> OpenAIInterviewer:
+        """The same interviewer with another model, sharing this one's client (a recruiter's
+        re-score with another model). The copy is never closed: this one owns the client."""
+        other = copy.copy(self)
+        other.model = model
+        return other
+
     # Questions
 
     async def stream_question(self, request: QuestionRequest) -> AsyncGenerator[str, None]:
@@ -161,6 +193,8 @@ class OpenAIInterviewer(Interviewer):
         while True:
             attempt += 1
             started = False
+            finish_reason: str | None = None
+            refusal = ""
             try:
                 stream = await self._client.chat.completions.create(
                     model=self.model, messages=messages, stream=True
@@ -169,15 +203,41 @@ class OpenAIInterviewer(Interviewer):
                     async for event in stream:
                         if not event.choices:
                             continue
-                        text = event.choices[0].delta.content
+                        choice = event.choices[0]
+                        finish_reason = choice.finish_reason or finish_reason
+                        if choice.delta.refusal:
+                            # Never shown: read (bounded) for the log, then refused as a whole.
+                            refusal = (refusal + choice.delta.refusal)[:500]
+                            continue
+                        text = choice.delta.content
                         if not started and text:
                             text = text.lstrip()
-                        if text:
+                        if text and not refusal:
                             started = True
                             yield text
+                if refusal:
+                    raise _UnfinishedQuestion(
+                        f"the model refused to ask a question: {refusal}", "refusal"
+                    )
+                if finish_reason == "length":
+                    raise _UnfinishedQuestion(
+                        "the question was cut off at the length limit", "length"
+                    )
+                if finish_reason == "content_filter":
+                    raise _UnfinishedQuestion(
+                        "the question was stopped by the content filter", "content_filter"
+                    )
                 if not started:
                     raise _EmptyQuestion
                 return
+            except _UnfinishedQuestion as exc:
+                log.warning(
+                    "interviewer.question_unfinished",
+                    model=self.model,
+                    after_text=started,
+                    reason=str(exc),
+                )
+                raise InterviewerFailed(str(exc), why=exc.why) from exc
             except Exception as exc:
                 # Anything, even an unexpected error (a malformed chunk), ends as one of ours:
                 # the session must get a clear InterviewerError, never hang on a stray one.
@@ -197,35 +257,50 @@ class OpenAIInterviewer(Interviewer):
         messages = evaluation_messages(job, turns)
         draft, problems = await self._draft_evaluation(job, turns, messages)
         if problems:
-            # One more chance, with the problems spelled out; after that, invalid output fails
-            # and quotes that are still not verbatim are dropped.
+            # One more chance, with the problems spelled out; after that, invalid output fails,
+            # and what is still wrong with a valid draft is settled by check_evaluation.
             log.info("interviewer.evaluation_reasked", model=self.model, problems=len(problems))
             first = draft
             if first is not None:
                 messages.append({"role": "assistant", "content": first.model_dump_json()})
             messages.append(correction_message(problems))
             draft, problems = await self._draft_evaluation(job, turns, messages)
-            # A valid first draft whose quotes were off beats an invalid second one.
+            # A valid first draft beats an invalid second one.
             draft = draft or first
             if draft is None:
                 raise InterviewerFailed(
-                    "the model's evaluation was invalid twice: " + "; ".join(problems)
+                    "the model's evaluation was invalid twice: " + "; ".join(problems),
+                    why="invalid_output",
                 )
         assert draft is not None
-        criteria = _criteria(job, draft)
-        evaluation = Evaluation(
+        proposed = _criteria(job, draft)
+        # Run in a thread for the same reason as the scripted interviewer's evaluation: the
+        # offline scorer is pure Python, and it rescores what the model's evidence cannot back.
+        criteria = await anyio.to_thread.run_sync(check_criteria, job, turns, proposed)
+        overall = overall_score(criteria)
+        rescored = [c.name for c in criteria if c.verification == "rescored"]
+        concerns = list(draft.concerns)
+        if rescored:
+            concerns.append(
+                "Evidence check: scored offline because the model's scores could not be backed by "
+                f"quotes from the transcript: {', '.join(rescored)}."
+            )
+        return Evaluation(
             criteria=criteria,
-            overall_score=overall_score(criteria),
+            overall_score=overall,
             strengths=draft.strengths,
-            concerns=[*draft.concerns, *proctoring_concerns(proctoring)],
-            recommendation=draft.recommendation,
+            concerns=[*concerns, *proctoring_concerns(proctoring)],
+            # From the scores, in code: never the model's word (an answer can try to talk it
+            # into "strong_hire"), and the same thresholds as the offline scorer.
+            recommendation=recommendation_for(overall),
             proctoring=proctoring_record(proctoring),
             rubric_version=rubric_version(job.rubric),
+            rubric=rubric_record(job.rubric),
             prompt_version=self.prompt_version,
             model=self.model,
             interviewer="openai",
+            scorer_version=CHECKS_VERSION,
         )
-        return verify_evaluation(evaluation, turns)
 
     async def _draft_evaluation(
         self,
@@ -233,7 +308,8 @@ class OpenAIInterviewer(Interviewer):
         transcript: tuple[Turn, ...],
         messages: list[ChatCompletionMessageParam],
     ) -> tuple[EvaluationDraft | None, list[str]]:
-        """Ask for an evaluation. Returns the draft (None when unusable) and its problems."""
+        """Ask for an evaluation. Returns the draft (None when it does not fit the schema) and
+        its problems (criteria missing, unknown or doubled; quotes not verbatim)."""
         try:
             completion = await self._retrying(
                 "evaluation",
@@ -246,25 +322,27 @@ class OpenAIInterviewer(Interviewer):
         except LengthFinishReasonError:
             return None, ["the reply was cut off at the length limit; keep rationales short"]
         except ContentFilterFinishReasonError as exc:
-            raise InterviewerFailed("the evaluation was blocked by a content filter") from exc
+            raise InterviewerFailed(
+                "the evaluation was blocked by a content filter", why="content_filter"
+            ) from exc
         except InterviewerError:
             raise
         except Exception as exc:
             log.warning("interviewer.failed", what="evaluation", model=self.model, error=repr(exc))
-            raise InterviewerFailed(f"the evaluation request failed: {_describe(exc)}") from exc
+            raise InterviewerFailed(f"the evaluation request failed: {describe(exc)}") from exc
         if not completion.choices:
             return None, ["the reply had no choices"]
         message = completion.choices[0].message
         if message.refusal:
-            raise InterviewerFailed(f"the model refused to evaluate: {message.refusal[:200]}")
+            raise InterviewerFailed(
+                f"the model refused to evaluate: {message.refusal[:200]}", why="refusal"
+            )
         draft = message.parsed
         if draft is None:
             return None, ["the reply was empty"]
         problems = _rubric_problems(job, draft)
-        if problems:
-            return None, problems
         scored = _criteria(job, draft)
-        problems = [
+        problems += [
             f'criterion "{name}": the quote "{e.quote}" is not in the answer to {e.question_id}'
             for name, e in unverified_evidence(scored, transcript)
         ]
@@ -282,71 +360,27 @@ class OpenAIInterviewer(Interviewer):
                 await self._after_failure(what, exc, attempt)
 
     async def _after_failure(self, what: str, exc: Exception, attempt: int) -> None:
-        """Raise if ``exc`` is permanent or the attempts are spent; else wait before the next."""
-        if not is_transient(exc):
-            log.warning("interviewer.failed", what=what, model=self.model, error=repr(exc))
-            raise InterviewerFailed(f"the {what} request failed: {_describe(exc)}") from exc
-        if attempt >= self.max_attempts:
-            log.warning(
-                "interviewer.unavailable",
-                what=what,
-                model=self.model,
-                attempts=attempt,
-                error=repr(exc),
-            )
-            raise InterviewerUnavailable(
-                f"the {what} request failed {attempt} times: {_describe(exc)}"
-            ) from exc
-        delay = self.retry_delay(attempt, exc)
-        log.info(
-            "interviewer.retry",
+        """Raise if ``exc`` is permanent or the attempts are spent; else wait before the next
+        (server/openai_retry.py)."""
+        await after_failure(
+            exc,
+            attempt,
+            attempts=self.max_attempts,
+            delay=self.retry_delay,
+            call=f"the {what} request",
+            failed=InterviewerFailed,
+            unavailable=InterviewerUnavailable,
+            log_as="interviewer.",
+            transient=is_transient,
             what=what,
-            attempt=attempt,
-            delay_s=round(delay, 3),
-            error=repr(exc),
+            model=self.model,
         )
-        await asyncio.sleep(delay)
-
-    def retry_delay(self, attempt: int, exc: Exception | None = None) -> float:
-        """Exponential backoff with jitter (half to all of the step), at least Retry-After."""
-        step = min(self.retry_max_delay_s, self.retry_base_delay_s * 2.0 ** (attempt - 1))
-        delay = step * (0.5 + self._random.random() / 2)
-        if isinstance(exc, APIStatusError):
-            retry_after = _retry_after(exc)
-            if retry_after is not None:
-                delay = max(delay, min(retry_after, self.retry_max_delay_s))
-        return delay
 
 
-def is_transient(exc: BaseException) -> bool:
-    """Whether the same request may succeed if sent again."""
-    if isinstance(exc, _EmptyQuestion | APIConnectionError):  # timeouts included
-        return True
-    if isinstance(exc, APIStatusError):
-        if exc.status_code == 429:
-            return exc.code not in _PERMANENT_429_CODES
-        return exc.status_code in (408, 409) or exc.status_code >= 500
-    if isinstance(exc, APIResponseValidationError):
-        return False
-    # Any other APIError is an error event inside a stream: the server's trouble, not ours.
-    # Anything else is unexpected (a malformed reply, a bug): not worth repeating.
-    return isinstance(exc, APIError)
-
-
-def _retry_after(exc: APIStatusError) -> float | None:
-    raw = exc.response.headers.get("retry-after")
-    try:
-        return max(0.0, float(raw)) if raw is not None else None
-    except ValueError:
-        return None  # an HTTP date: rare from these APIs, and the backoff still applies
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, APIStatusError):
-        return f"HTTP {exc.status_code}: {exc.message}"[:300]
-    if isinstance(exc, _EmptyQuestion):
-        return "the model returned an empty question"
-    return (str(exc) or type(exc).__name__)[:300]
+def is_transient(exc: BaseException | None) -> bool:
+    """Whether the same request may succeed if sent again: an empty question is worth asking
+    again, and otherwise the shared rule (server/openai_retry.py)."""
+    return isinstance(exc, _EmptyQuestion) or api_is_transient(exc)
 
 
 def _summarize(exc: pydantic.ValidationError) -> str:

@@ -1,0 +1,26 @@
+"""How `openhire serve` runs uvicorn, in a module of its own so that what else serves sockets
+the same way (the load test's echo baseline) takes the same options without importing the
+command line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.protocol import MAX_FRAME_BYTES
+
+# How `openhire serve` runs uvicorn (the load test's echo baseline uses the same): the
+# sans-I/O WebSocket implementation, no per-message compression (JPEGs do not compress and
+# deflate costs memory per socket), 1 MiB frames, pings, a bounded graceful shutdown, and at
+# most 16 KiB of request line and headers (h11's own default, stated here).
+UVICORN_OPTIONS: dict[str, Any] = {
+    "ws": "websockets-sansio",
+    "ws_per_message_deflate": False,
+    "ws_max_size": MAX_FRAME_BYTES,
+    "ws_ping_interval": 20,
+    "ws_ping_timeout": 20,
+    "timeout_graceful_shutdown": 10,
+    "log_config": None,
+    "access_log": False,
+    "proxy_headers": False,
+    "h11_max_incomplete_event_size": 16 * 1024,
+}
