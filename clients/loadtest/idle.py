@@ -8,22 +8,27 @@ browser tab would; without one, the client's buffers would fill and stop answeri
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
+import math
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
-import orjson
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from clients.interview_client import ws_url
-from clients.loadtest.resources import MB, ResourceSampler
-from clients.loadtest.roster import Seat
-from clients.loadtest.simulate import connect, ticket_url
+from clients.interview_client import decode
+from clients.loadtest.report import ProgressLine
+from clients.loadtest.resources import MB, ResourceSampler, mean, server_memory, watch
+from clients.loadtest.results import EXIT_FAILED
+from clients.loadtest.roster import Seat, plan, setup_roster
+from clients.loadtest.simulate import open_load_socket
+from server.protocol.codec import ProtocolError
+from server.protocol.messages import QuestionDone
 
 
 async def hold_idle(
@@ -37,7 +42,7 @@ async def hold_idle(
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     say = progress or (lambda line: print(line, file=sys.stderr))
-    before = _memory(sampler)
+    before = server_memory(sampler)
     sockets: list[ClientConnection] = []
     readers: list[asyncio.Task[None]] = []
     asked = 0
@@ -47,9 +52,9 @@ async def hold_idle(
 
     async def drain(ws: ClientConnection) -> None:
         nonlocal asked
-        with contextlib.suppress(websockets.ConnectionClosed):
+        with contextlib.suppress(websockets.ConnectionClosed, ProtocolError):
             async for raw in ws:
-                if orjson.loads(raw).get("type") == "question.done":
+                if isinstance(decode(raw), QuestionDone):
                     asked += 1
                     if asked >= len(seats):
                         everyone_asked.set()
@@ -61,8 +66,9 @@ async def hold_idle(
         async def open_one(seat: Seat) -> None:
             async with gate:
                 try:
-                    url = await ticket_url(http, seat.interview_id, seat.candidate_token)
-                    ws = await connect(ws_url(base_url, url))
+                    ws = await open_load_socket(
+                        http, base_url, seat.interview_id, seat.candidate_token
+                    )
                 except Exception as exc:
                     key = type(exc).__name__
                     failures[key] = failures.get(key, 0) + 1
@@ -78,14 +84,9 @@ async def hold_idle(
             await asyncio.wait_for(everyone_asked.wait(), 60)
         say(f"idle: {len(sockets)} connected in {connect_s:.1f} s, {asked} asked; holding")
         await asyncio.sleep(settle)
-        series: list[dict[str, Any]] = []
-        deadline = time.perf_counter() + hold
-        while time.perf_counter() < deadline:
-            if sampler is not None:
-                series.append(sampler.sample())
-            await asyncio.sleep(1.0)
+        series = await watch(sampler, hold)
         still_open = sum(1 for ws in sockets if ws.close_code is None)
-        after = _memory(sampler)
+        after = server_memory(sampler)
         for ws in sockets:
             await ws.close()
         await asyncio.gather(*readers, return_exceptions=True)
@@ -109,13 +110,78 @@ async def hold_idle(
         )
     if series:
         result["cpu_while_idle"] = {
-            "server": round(sum(r.get("server_cpu", 0) for r in series) / len(series), 1),
-            "postgres": round(sum(r.get("postgres_cpu", 0) for r in series) / len(series), 1),
+            "server": mean(series, "server_cpu"),
+            "postgres": mean(series, "postgres_cpu"),
         }
     return result
 
 
-def _memory(sampler: ResourceSampler | None) -> dict[str, float] | None:
-    if sampler is None or not sampler.local:
-        return None
-    return sampler.server_memory()
+def run_idle(
+    args: argparse.Namespace, base_url: str, sampler: ResourceSampler, progress: ProgressLine
+) -> dict[str, Any]:
+    from clients.loadtest.idle import hold_idle
+
+    n = args.idle
+    accounts = min(n, 25)
+    jobs = math.ceil(n / accounts)
+    progress.say(f"idle: setting up {n} interviews ({accounts} candidates x {jobs} jobs) ...")
+    started = time.perf_counter()
+    roster = setup_roster(
+        base_url,
+        accounts,
+        jobs,
+        plan(1, answer_time_limit_s=3600, total_time_limit_min=240),
+        args.setup_concurrency,
+    )
+    setup_s = time.perf_counter() - started
+    idle = asyncio.run(
+        hold_idle(
+            base_url,
+            roster.seats[:n],
+            hold=args.hold,
+            sampler=sampler,
+            progress=progress.say,
+        )
+    )
+    ok = idle["still_open_after_hold"] == n
+    return {
+        "title": f"{n} idle candidate sessions",
+        "config": {"idle": n, "hold": args.hold, "accounts": accounts, "jobs": jobs},
+        "setup_s": round(setup_s, 1),
+        "idle": idle,
+        "exit_code": 0 if ok else EXIT_FAILED,
+    }
+
+
+def idle_table(result: dict[str, Any]) -> str:
+    idle = result["idle"]
+    m = result["machine"]
+    lines = [
+        f"OpenHire idle sessions: {idle['sessions']} candidates connected and held"
+        f" {idle['hold_s']:g} s; target {result['target']}"
+        f" ({'local' if result['local'] else 'remote'})",
+        f"{m['cpus']} CPUs, load average {m['load_average'][0]:.2f} before,"
+        f" {result['load_after'][0]:.2f} after; setup {result['setup_s']:.1f} s",
+        f"connected {idle['connected']} in {idle['connect_s']:.1f} s, asked {idle['asked']},"
+        f" still open after the hold {idle['still_open_after_hold']};"
+        f" connect failures {idle['connect_failures'] or 'none'}",
+    ]
+    if "server_kb_per_session" in idle:
+        lines.append(
+            f"server RSS {idle['server_rss_before_mb']:.0f} ->"
+            f" {idle['server_rss_after_mb']:.0f} MB:"
+            f" {idle['server_kb_per_session']:.1f} KB per idle session; PostgreSQL PSS"
+            f" {idle['postgres_pss_before_mb']:.0f} -> {idle['postgres_pss_after_mb']:.0f} MB"
+        )
+        cpu = idle.get("cpu_while_idle", {})
+        lines.append(
+            f"CPU while idle: server {cpu.get('server', 0):.0f}%, PostgreSQL"
+            f" {cpu.get('postgres', 0):.0f}% of one core"
+        )
+    else:
+        lines.append("memory: not measured (a remote server)")
+    if result.get("baseline"):
+        from clients.loadtest.report import baseline_lines
+
+        lines.extend(baseline_lines(result["baseline"]))
+    return "\n".join(lines)

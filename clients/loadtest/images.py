@@ -1,5 +1,5 @@
-"""Webcam-like JPEG screenshots for the load generator: real JPEGs (the server parses their
-header; a browser would decode them), 640x480, of a chosen size.
+"""Webcam-like JPEG screenshots for the load generator: real JPEGs (the server decodes
+every pixel, as a browser would), 640x480, of a chosen size.
 
 Each image is a gradient blended with sensor-like noise and a few coloured shapes; the JPEG
 quality is searched so that the file lands on its target size, since noise, not resolution,

@@ -21,6 +21,9 @@ LATENCIES = {
     "screenshot_ack": "screenshot -> ack",
     "signal_ack": "signal -> ack",
     "watcher_event": "candidate event -> watcher",
+    # Several nodes (clients.loadtest.faults): from a socket lost to its server (not dropped
+    # on purpose) until the next session.ready.
+    "without_server": "candidate without a server",
 }
 
 
@@ -70,6 +73,9 @@ class Recorder:
     bytes_out: int = 0
     candidates_open: int = 0
     watchers_open: int = 0
+    # (seconds since the start, how late the generator's event loop woke up, in seconds):
+    # sampled when asked (the latency profile), to tell a slow server from a busy generator.
+    loop_lag: list[tuple[float, float]] = field(default_factory=list)
     # Samples not yet handed to the progress display.
     _fresh: dict[str, list[float]] = field(default_factory=dict)
 
@@ -83,6 +89,9 @@ class Recorder:
     def latency(self, kind: str, sent: float, now: float) -> None:
         self.samples[kind].append((round(self.since_start(sent), 4), now - sent))
         self._fresh.setdefault(kind, []).append(now - sent)
+
+    def lag(self, now: float, late: float) -> None:
+        self.loop_lag.append((round(self.since_start(now), 4), late))
 
     def received(self, size: int) -> None:
         self.frames_in += 1
@@ -120,6 +129,7 @@ class Recorder:
         self.errors.update(other.errors)
         self.failures.update(other.failures)
         self.failure_examples += other.failure_examples[: max(0, 10 - len(self.failure_examples))]
+        self.loop_lag.extend(other.loop_lag)
         self.frames_in += other.frames_in
         self.frames_out += other.frames_out
         self.bytes_in += other.bytes_in

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from clients.loadtest.metrics import LATENCIES, percentile
+from clients.loadtest.server_metrics import summary_lines
 
 
 class ProgressLine:
@@ -75,8 +76,9 @@ def summary_table(result: dict[str, Any]) -> str:
     lines: list[str] = []
     cfg = result["config"]
     lines.append(
-        f"OpenHire load test: {cfg['interviews']} interviews x {cfg['questions']} questions,"
-        f" {cfg['watchers']} watcher(s) each, think {cfg['think_time']:g} s,"
+        f"OpenHire load test ({cfg['profile']}): {cfg['interviews']} interviews x"
+        f" {cfg['questions']} questions, {cfg['watchers']} watcher(s) each, think"
+        f" {cfg['think_time']:g} s ± {100 * cfg['think_jitter']:.0f}%,"
         f" screenshot every {cfg['screenshot_every']:g} s ({cfg['jpeg_kb'][0]}-{cfg['jpeg_kb'][1]}"
         f" KB), {cfg['signal_rate']:g} signals and {cfg['disconnect_rate']:g} drops per"
         f" socket-minute, ramp-up {cfg['ramp_up']:g} s"
@@ -109,6 +111,10 @@ def summary_table(result: dict[str, Any]) -> str:
             continue
         cells = "".join(_ms(row.get(p)) for p in ("p50", "p90", "p99", "max"))
         lines.append(f"{label:<28}{row['count']:>8}{cells}")
+    if "window" in result:
+        from clients.loadtest.latency import window_lines
+
+        lines.extend(window_lines(result))
     closes = result["errors"]["close_codes"]
     codes = result["errors"]["error_codes"]
     lines.append(
@@ -119,6 +125,7 @@ def summary_table(result: dict[str, Any]) -> str:
     )
     if result["failures"]:
         lines.append(f"failures:  {result['failures']}")
+    lines += summary_lines(result)
     r = result.get("resources") or {}
     if r.get("server"):
         sv, pg = r["server"], r["postgres"]

@@ -12,12 +12,18 @@ RSS would count them many times.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil  # type: ignore[import-untyped,unused-ignore]
+
+if TYPE_CHECKING:
+    from clients.loadtest.server_metrics import ServerMetrics
 
 MB = 1024 * 1024
 
@@ -79,8 +85,11 @@ class ResourceSampler:
         server_pid: int | None = None,
         data_dir: Path | None = None,
         client_pids: list[int] | None = None,
+        server_metrics: ServerMetrics | None = None,
     ) -> None:
         self.server_pid = server_pid
+        # The server's own /metrics, read at the same moments (server_metrics.py).
+        self.server_metrics = server_metrics
         self.data_dir = data_dir
         self.server = _Group()
         self.postgres = _Group()
@@ -121,12 +130,69 @@ class ResourceSampler:
             row["server_rss_mb"] = round(self.server.rss() / MB, 1)
             row["postgres_cpu"] = round(self.postgres.cpu_percent(), 1)
             row["postgres_pss_mb"] = round(self.postgres.pss() / MB, 1)
+        if self.server_metrics is not None:
+            row.update(self.server_metrics.sample())
         return row
 
     def server_memory(self) -> dict[str, float]:
         """The server's RSS and PostgreSQL's PSS now, in bytes."""
         self._refresh_postgres()
         return {"server_rss": float(self.server.rss()), "postgres_pss": float(self.postgres.pss())}
+
+
+async def watch(
+    sampler: ResourceSampler | None,
+    seconds: float | None = None,
+    *,
+    stop: asyncio.Event | None = None,
+    tag: Callable[[], dict[str, Any]] | None = None,
+    every: float = 1.0,
+) -> list[dict[str, Any]]:
+    """Sample ``sampler`` every ``every`` seconds for ``seconds`` or until ``stop`` is set,
+    whichever comes first; each row with ``tag()``'s fields added. A first sample only starts
+    the CPU window (psutil's deltas) and is not returned. Without a sampler, only waits."""
+    deadline = time.perf_counter() + seconds if seconds is not None else None
+    if sampler is not None:
+        sampler.sample()
+    rows: list[dict[str, Any]] = []
+    while deadline is None or time.perf_counter() < deadline:
+        wait = every if deadline is None else max(0.0, min(every, deadline - time.perf_counter()))
+        if stop is None:
+            await asyncio.sleep(wait)
+        else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), wait)
+        if sampler is not None:
+            rows.append({**sampler.sample(), **(tag() if tag is not None else {})})
+        if stop is not None and stop.is_set():
+            break
+    return rows
+
+
+def mean(rows: list[dict[str, Any]], key: str) -> float:
+    """The mean of ``key`` over ``rows`` (0 where it is missing), to a tenth."""
+    return round(sum(r.get(key, 0) for r in rows) / len(rows), 1) if rows else 0.0
+
+
+async def measure(sampler: ResourceSampler | None, seconds: float) -> dict[str, float] | None:
+    """A local server's mean CPU (% of one core) over ``seconds``, its RSS at the end, and the
+    generator's mean CPU; None (after waiting as long) for a remote server."""
+    local = sampler if sampler is not None and sampler.local else None
+    rows = await watch(local, seconds)
+    if not rows:
+        return None
+    return {
+        "cpu": mean(rows, "server_cpu"),
+        "rss_mb": rows[-1]["server_rss_mb"],
+        "client_cpu": mean(rows, "client_cpu"),
+    }
+
+
+def server_memory(sampler: ResourceSampler | None) -> dict[str, float] | None:
+    """A local server's RSS and PostgreSQL's PSS now, in bytes; None for a remote one."""
+    if sampler is None or not sampler.local:
+        return None
+    return sampler.server_memory()
 
 
 def machine() -> dict[str, Any]:

@@ -131,3 +131,25 @@ async def build_roster(
     # Interleave by job so that consecutive seats belong to different candidates.
     seats = [seats[j] for j in range(jobs) for seats in per_candidate]
     return Roster(recruiter, seats)
+
+
+class SetupError(Exception):
+    """The accounts, jobs or interviews of a run could not be set up (exit status 2)."""
+
+
+def setup_roster(
+    base_url: str, candidates: int, jobs: int, interview_plan: dict[str, Any], concurrency: int
+) -> Roster:
+    """``build_roster`` from synchronous code; a failed request is a ``SetupError``."""
+    try:
+        return asyncio.run(
+            build_roster(
+                base_url,
+                candidates=candidates,
+                jobs=jobs,
+                interview_plan=interview_plan,
+                concurrency=concurrency,
+            )
+        )
+    except httpx.HTTPError as exc:
+        raise SetupError(f"setting up the accounts and interviews failed: {exc!r}") from exc

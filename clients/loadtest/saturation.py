@@ -20,20 +20,26 @@ import uuid
 from typing import Any
 
 import httpx
-import orjson
 import websockets
 
-from clients.interview_client import screenshot_frame, ws_url
+from clients.interview_client import (
+    InterviewOver,
+    answer_frame,
+    decode,
+    end_frame,
+    screenshot_frame,
+    ws_url,
+)
 from clients.loadtest.metrics import summarize
 from clients.loadtest.roster import ANSWER_WORDS, Seat
-from clients.loadtest.simulate import InterviewOver, connect, ticket_url
+from clients.loadtest.simulate import connect_load_socket, open_load_socket
+from server.protocol.messages import Ack, Error, InterviewEnded, QuestionDone
 
 
-def answer_frame(question_id: str = "q1") -> str:
+def sample_answer(question_id: str = "q1") -> str:
+    """The answer frame a simulated candidate sends, with a fresh client id."""
     cid = f"a-0-{uuid.uuid4().hex[:12]}"
-    text = f"{ANSWER_WORDS} (answer 1 of candidate 0)"
-    message = {"type": "answer", "client_id": cid, "question_id": question_id, "text": text}
-    return orjson.dumps(message).decode()
+    return answer_frame(cid, question_id, f"{ANSWER_WORDS} (answer 1 of candidate 0)")
 
 
 class _Window:
@@ -90,7 +96,7 @@ async def echo_saturation(
 ) -> dict[str, Any]:
     """Round trips per second of ``frame`` through the echo server at ``base_url``."""
     url = ws_url(base_url, "/echo")
-    sockets = [await connect(url) for _ in range(clients)]
+    sockets = [await connect_load_socket(url) for _ in range(clients)]
     window = _Window(warmup, seconds)
 
     async def loop(ws: Any) -> None:
@@ -131,8 +137,8 @@ async def openhire_saturation(
     async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as http:
 
         async def interview(seat: Seat) -> None:
-            url = await ticket_url(http, seat.interview_id, seat.candidate_token)
-            async with await connect(ws_url(base_url, url)) as ws:
+            ws = await open_load_socket(http, base_url, seat.interview_id, seat.candidate_token)
+            async with ws:
                 # The next question often arrives before the ack of the answer (the ack
                 # waits for the commit, the question does not): answer it after the ack.
                 question: str | None = None
@@ -140,23 +146,22 @@ async def openhire_saturation(
                 while window.open():
                     if question is not None and sent is None:
                         sent = time.perf_counter()
-                        await ws.send(answer_frame(question))
+                        await ws.send(sample_answer(question))
                         question = None
-                    message = orjson.loads(await ws.recv())
-                    kind = message["type"]
-                    if kind == "question.done":
-                        question = message["question_id"]
-                    elif kind == "ack" and sent is not None:
-                        window.record(sent, time.perf_counter())
-                        sent = None
-                    elif kind == "error":
-                        errors[message["code"]] = errors.get(message["code"], 0) + 1
-                        sent = None
-                    elif kind == "interview.ended":
-                        return
+                    match decode(await ws.recv()):
+                        case QuestionDone(question_id=question_id):
+                            question = question_id
+                        case Ack() if sent is not None:
+                            window.record(sent, time.perf_counter())
+                            sent = None
+                        case Error(code=code):
+                            errors[code] = errors.get(code, 0) + 1
+                            sent = None
+                        case InterviewEnded():
+                            return
                 # Out of time: end it, so that a server given with --url is left tidy.
                 with contextlib.suppress(websockets.ConnectionClosed):
-                    await ws.send(orjson.dumps({"type": "end", "client_id": "sat-end"}).decode())
+                    await ws.send(end_frame("sat-end"))
 
         async def runner(mine: list[Seat]) -> None:
             nonlocal ran_out
@@ -174,7 +179,7 @@ async def openhire_saturation(
     result = window.result(time.perf_counter())
     result["cpu_percent"] = cpu_percent
     result["clients"] = clients
-    result["frame_bytes"] = len(answer_frame())
+    result["frame_bytes"] = len(sample_answer())
     result["errors"] = errors
     result["ran_out_of_interviews"] = ran_out
     return result

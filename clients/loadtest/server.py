@@ -11,8 +11,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import httpx
 
@@ -23,9 +25,81 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class BenchServer:
-    """``with BenchServer() as srv:`` a running server at ``srv.url``, its database at
-    ``srv.dsn``; the data directory is removed afterwards unless ``keep`` is set."""
+def wait_ready(
+    proc: subprocess.Popen[bytes],
+    url: str,
+    what: str,
+    timeout: float = 30.0,
+    detail: Callable[[], str] = str,
+) -> None:
+    """Wait until ``GET url`` answers 200; a RuntimeError naming ``what`` (and ``detail()``)
+    if ``proc`` exits first or ``timeout`` passes (then ``proc`` is stopped)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}{detail()}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    stop_process(proc)
+    raise RuntimeError(f"{what} did not become ready{detail()}")
+
+
+def stop_process(
+    proc: subprocess.Popen[bytes], sig: int = signal.SIGINT, timeout: float = 30.0
+) -> None:
+    """Ask ``proc`` to stop with ``sig`` (Ctrl-C, as a user would); kill it after ``timeout``."""
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def start_module(module: str, args: list[str], url: str, what: str) -> subprocess.Popen[bytes]:
+    """``python -m module args`` (importable from wherever this package is, installed or in a
+    source tree), once ``url`` answers 200."""
+    root = str(Path(__file__).resolve().parents[2])
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", module, *args],
+        env={**os.environ, "PYTHONPATH": path},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_ready(proc, url, what)
+    return proc
+
+
+class Started:
+    """``with`` it: ``start()`` on entering the block, ``stop()`` on leaving it."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class BenchServer(Started):
+    """``with BenchServer() as srv:`` a running server at ``srv.url``, its data (and embedded
+    PostgreSQL) in ``srv.data_dir``, removed afterwards unless ``keep`` is set."""
 
     def __init__(
         self,
@@ -45,13 +119,6 @@ class BenchServer:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def dsn(self) -> str:
-        """The embedded PostgreSQL's DSN: its unix socket, where the server puts it."""
-        from server.store.embedded import EmbeddedPostgres
-
-        return EmbeddedPostgres(self.data_dir).dsn
 
     def start(self, timeout: float = 120.0) -> None:
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -74,42 +141,21 @@ class BenchServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.output()}")
-            try:
-                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"server did not become ready:\n{self.output()}")
+        try:
+            wait_ready(
+                self.proc, self.url + "/readyz", "server", timeout, lambda: f":\n{self.output()}"
+            )
+        except RuntimeError:
+            self.proc = None
+            self.stop()
+            raise
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def stop(self) -> None:
         if self.proc is not None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop_process(self.proc)
             self.proc = None
         if not self.keep and self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
-
-    def __enter__(self) -> BenchServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -25,28 +25,48 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import orjson
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from clients.interview_client import SUBPROTOCOL, screenshot_frame, ws_url
+from clients.interview_client import (
+    CandidateSession,
+    InterviewOver,
+    SocketOptions,
+    answer_frame,
+    close_code,
+    connect,
+    decode,
+    drop,
+    open_socket,
+    proctor_frame,
+    read_ready,
+    screenshot_frame,
+)
 from clients.loadtest.metrics import Recorder
 from clients.loadtest.roster import ANSWER_WORDS, Seat, auth
+from server.protocol.codec import ProtocolError
+from server.protocol.codes import FINAL_CLOSE_CODES, CloseCode, ErrorCode
+from server.protocol.messages import (
+    Ack,
+    Error,
+    Event,
+    InterviewEnded,
+    ProctorSignal,
+    QuestionDelta,
+    QuestionDone,
+)
 
 # Candidate events whose delivery to watchers is timed (they carry the candidate's client id).
 CANDIDATE_KINDS = {"answer": "answer", "proctor": "signal", "screenshot": "screenshot"}
-# Close codes after which reconnecting cannot help.
-FINAL_CLOSES = {1000, 4000, 4003, 4004, 4009, 4010}
 # Away-and-back pairs and single signals, as a browser would send them.
-SIGNALS: tuple[tuple[str, ...], ...] = (
+SIGNALS: tuple[tuple[ProctorSignal, ...], ...] = (
     ("tab_hidden", "tab_visible"),
     ("window_blur", "window_focus"),
     ("paste",),
 )
-
-
-class InterviewOver(Exception):
-    """The server says the interview has ended (409 for a ticket, 4009 for a socket)."""
+# Every simulated socket (and the echo baseline's): a long open timeout, since a thousand
+# open at once; no pings of its own (the server pings, the client answers); a short close.
+LOAD_SOCKETS = SocketOptions(open_timeout=60, ping_interval=None, close_timeout=5)
 
 
 @dataclass
@@ -65,6 +85,7 @@ class Behaviour:
     ramp_up: float = 10.0
     deadline: float = 600.0  # seconds an interview may take before it counts as failed
     images: list[bytes] = field(default_factory=list)
+    loop_lag: bool = False  # sample this process's event-loop lag (Recorder.loop_lag)
 
 
 @dataclass
@@ -86,11 +107,16 @@ class Track:
     unacked: list[str] = field(default_factory=list)
     # Client ids the server refused with an error (not stored, by the protocol).
     refused: list[str] = field(default_factory=list)
+    # Client ids acked after being sent again (a reconnect, a refusal): their first ack may
+    # have been lost with a socket, so theirs may come after later messages' acks.
+    resent: list[str] = field(default_factory=list)
     # Per watcher: [(offset, kind)] in the order received, and what looked wrong live.
     watcher_views: list[list[tuple[int, str]]] = field(default_factory=list)
     watcher_problems: list[str] = field(default_factory=list)
     outcome: str = "not started"  # completed | failed: ... | not started
     end_reason: str | None = None
+    # The candidate lost its server (not a drop of its own) and resumed: the interview moved.
+    moved: bool = False
     # offset -> perf_counter when its candidate message was first sent (for watcher latency)
     _sent_at: dict[int, float] = field(default_factory=dict, repr=False)
     # offset -> [(arrival, when that watcher connection opened)] that came before the ack
@@ -118,44 +144,68 @@ class Track:
             "acked": self.acked,
             "unacked": self.unacked,
             "refused": self.refused,
+            "resent": self.resent,
             "watcher_views": self.watcher_views,
             "watcher_problems": self.watcher_problems,
             "outcome": self.outcome,
             "end_reason": self.end_reason,
+            "moved": self.moved,
         }
 
 
-async def connect(url: str) -> ClientConnection:
-    """The socket every simulated client (and the echo baseline) opens."""
-    return await websockets.connect(
-        url,
-        subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
-        max_size=2**20,
-        compression=None,
-        open_timeout=60,
-        ping_interval=None,  # the server pings; the client answers
-        close_timeout=5,
+async def open_load_socket(
+    http: httpx.AsyncClient,
+    base_url: str,
+    interview_id: str,
+    token: str,
+    since: int | None = None,
+) -> ClientConnection:
+    """A simulated candidate's socket, or with ``since`` a watcher's."""
+    return await open_socket(
+        http, base_url, interview_id, token=token, since=since, options=LOAD_SOCKETS
     )
 
 
-async def ticket_url(http: httpx.AsyncClient, interview_id: str, token: str) -> str:
-    resp = await http.post(f"/interviews/{interview_id}/ticket", headers=auth(token))
-    if resp.status_code == 409:
-        raise InterviewOver(resp.text)
-    resp.raise_for_status()
-    url: str = resp.json()["url"]
-    return url
+def _retryable(exc: BaseException) -> bool:
+    """Whether starting again later may work: the server said so (503, a 1013 close), or
+    the connection failed (refused, or lost without a close frame: its node died)."""
+    if isinstance(exc, httpx.HTTPStatusError):
+        return exc.response.status_code == 503
+    if isinstance(exc, websockets.ConnectionClosed):
+        return exc.rcvd is None or exc.rcvd.code == 1013
+    return isinstance(exc, OSError | httpx.TransportError)
 
 
-def _drop(ws: ClientConnection) -> None:
-    """Cut the TCP connection without a close frame, as a network drop would."""
-    transport = ws.transport
-    if transport is not None:
-        transport.abort()
+async def open_candidates(
+    http: httpx.AsyncClient,
+    base_url: str,
+    seats: list[Seat],
+    failed: Callable[[str], None],
+    concurrency: int = 16,
+) -> list[tuple[Seat, CandidateSession]]:
+    """Each seat's candidate connected (``concurrency`` at a time), past ``session.ready``;
+    a seat that could not connect is left out, its exception's name given to ``failed``."""
+    gate = asyncio.Semaphore(concurrency)
+    opened: list[tuple[Seat, CandidateSession]] = []
+
+    async def join(seat: Seat) -> None:
+        async with gate:
+            try:
+                ws = await open_load_socket(http, base_url, seat.interview_id, seat.candidate_token)
+                session = CandidateSession(ws)
+                session.ready = await session.receive_until("session.ready")
+            except Exception as exc:
+                failed(type(exc).__name__)
+                return
+        opened.append((seat, session))
+
+    await asyncio.gather(*(join(seat) for seat in seats))
+    return opened
 
 
-def _close_code(ws: ClientConnection) -> int:
-    return ws.close_code if ws.close_code is not None else 1006
+async def connect_load_socket(url: str) -> ClientConnection:
+    """A socket to any URL (the echo baseline) with the simulated sockets' options."""
+    return await connect(url, LOAD_SOCKETS)
 
 
 class Candidate:
@@ -193,6 +243,7 @@ class Candidate:
         self.drop_in_flight = False  # cut the connection right after the next send
         self.reconnect = asyncio.Event()
         self.last_close = 0
+        self.lost_server_at: float | None = None  # see clients.loadtest.faults
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reader: asyncio.Task[None] | None = None
 
@@ -200,15 +251,16 @@ class Candidate:
 
     async def _open(self) -> None:
         async with self.gate:
-            url = await ticket_url(self.http, self.seat.interview_id, self.seat.candidate_token)
-            ws = await connect(ws_url(self.b.base_url, url))
-            raw = await asyncio.wait_for(ws.recv(), 60)
-        self.rec.received(len(raw))
-        ready = orjson.loads(raw)
-        if ready.get("type") != "session.ready":
-            await ws.close()
-            raise RuntimeError(f"expected session.ready, got {ready.get('type')}")
+            ws = await open_load_socket(
+                self.http, self.b.base_url, self.seat.interview_id, self.seat.candidate_token
+            )
+            _ready, size = await read_ready(ws, 60)
+        self.rec.received(size)
         self.ws = ws
+        if self.lost_server_at is not None:
+            self.rec.latency("without_server", self.lost_server_at, time.perf_counter())
+            self.track.moved = True
+            self.lost_server_at = None
         self.rec.candidates_open += 1
         self.connected.set()
         self._reader = asyncio.create_task(self._read(ws))
@@ -230,7 +282,7 @@ class Candidate:
                 # and is resent after the reconnect.
                 self.drop_in_flight = False
                 self.dropping = True
-                _drop(ws)
+                drop(ws)
 
     async def _read(self, ws: ClientConnection) -> None:
         rec, track = self.rec, self.track
@@ -238,36 +290,42 @@ class Candidate:
             async for raw in ws:
                 now = time.perf_counter()
                 rec.received(len(raw))
-                message = orjson.loads(raw)
-                kind = message.get("type")
-                if kind == "question.delta":
-                    started = self.awaiting_first_token
-                    if started is not None:
-                        self.awaiting_first_token = None
-                        rec.latency("first_token", started, now)
-                elif kind == "ack":
-                    self._acked(message["client_id"], message["offset"], now)
-                elif kind == "question.done":
-                    self.questions.put_nowait(message["question_id"])
-                elif kind == "error":
-                    self._refused(message)
-                elif kind == "interview.ended":
-                    self.ended = True
-                    track.end_reason = message.get("reason")
-                    self.questions.put_nowait(None)
+                try:
+                    message = decode(raw)
+                except ProtocolError as exc:
+                    rec.errors[f"client: {exc.code}"] += 1
+                    continue
+                match message:
+                    case QuestionDelta():
+                        started = self.awaiting_first_token
+                        if started is not None:
+                            self.awaiting_first_token = None
+                            rec.latency("first_token", started, now)
+                    case Ack(client_id=cid, offset=offset):
+                        self._acked(cid, offset, now)
+                    case QuestionDone(question_id=question_id):
+                        self.questions.put_nowait(question_id)
+                    case Error():
+                        self._refused(message)
+                    case InterviewEnded(reason=reason):
+                        self.ended = True
+                        track.end_reason = reason
+                        self.questions.put_nowait(None)
         except websockets.ConnectionClosed:
             pass
         finally:
             self.connected.clear()
             self.rec.candidates_open -= 1
             self.awaiting_first_token = None
-            code = _close_code(ws)
+            code = close_code(ws)
             self.last_close = code
             if not self.ended:
                 if self.dropping:
                     self.rec.counts["candidate_drops"] += 1
                 else:
                     self.rec.closes[str(code)] += 1
+                    if self.lost_server_at is None:
+                        self.lost_server_at = time.perf_counter()
                 self.reconnect.set()
 
     def _acked(self, cid: str, offset: int, now: float) -> None:
@@ -277,6 +335,8 @@ class Candidate:
             return
         self.acked_ids.add(cid)
         self.track.acked.append((cid, self.kinds.get(cid, "unknown"), offset))
+        if pending is None or pending.resent:
+            self.track.resent.append(cid)
         if pending is None:
             # Refused earlier, acked now: the log must hold it all the same.
             self.rec.counts["acked_after_refusal"] += 1
@@ -286,14 +346,14 @@ class Candidate:
             self.rec.latency(f"{pending.kind}_ack", pending.sent, now)
             self.track.on_ack(self.rec, offset, pending.sent)
 
-    def _refused(self, message: dict[str, Any]) -> None:
-        code = str(message.get("code"))
+    def _refused(self, message: Error) -> None:
+        code = message.code
         self.rec.errors[code] += 1
-        cid = message.get("client_id")
-        pending = self.pending.get(cid) if isinstance(cid, str) else None
-        if pending is None or not isinstance(cid, str):
+        cid = message.client_id
+        pending = self.pending.get(cid) if cid is not None else None
+        if pending is None or cid is None:
             return
-        if code == "overloaded":  # "resend shortly": keep it, resend in a moment
+        if code == ErrorCode.OVERLOADED:  # "resend shortly": keep it, resend in a moment
             self._spawn(self._resend_later(cid, pending))
             return
         del self.pending[cid]
@@ -340,9 +400,7 @@ class Candidate:
             self.answers_sent += 1
             cid = f"a-{self.number}-{uuid.uuid4().hex[:12]}"
             text = f"{ANSWER_WORDS} (answer {len(self.answered)} of candidate {self.number})"
-            frame = orjson.dumps(
-                {"type": "answer", "client_id": cid, "question_id": question_id, "text": text}
-            ).decode()
+            frame = answer_frame(cid, question_id, text)
             await self.connected.wait()
             await self._submit("answer", cid, frame)
 
@@ -368,8 +426,7 @@ class Candidate:
                     return
                 await self.connected.wait()
                 cid = f"p-{self.number}-{uuid.uuid4().hex[:12]}"
-                frame = orjson.dumps({"type": "proctor", "client_id": cid, "signal": signal})
-                await self._submit("signal", cid, frame.decode())
+                await self._submit("signal", cid, proctor_frame(cid, signal))
 
     async def _drops(self) -> None:
         rate = self.b.disconnect_rate / 60
@@ -381,7 +438,7 @@ class Candidate:
                 self.drop_in_flight = True
             elif self.ws is not None and self.connected.is_set():
                 self.dropping = True
-                _drop(self.ws)
+                drop(self.ws)
 
     async def _reconnects(self) -> None:
         attempts = 0
@@ -391,7 +448,7 @@ class Candidate:
             if self.ended:
                 return
             code = self.last_close
-            if code in FINAL_CLOSES and not self.dropping:
+            if code in FINAL_CLOSE_CODES and not self.dropping:
                 self._fail(f"closed by the server: {code}")
                 return
             deliberate, self.dropping = self.dropping, False
@@ -432,11 +489,16 @@ class Candidate:
 
     async def run(self, start_at: float) -> None:
         await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
-        try:
-            await self._open()
-        except Exception as exc:
-            self._finish(f"could not start: {exc!r}")
-            return
+        for attempt in range(8):
+            try:
+                await self._open()
+                break
+            except Exception as exc:
+                # A 503 (say, cluster_unavailable) or a 1013 close says: try again later.
+                if attempt == 7 or not _retryable(exc):
+                    self._finish(f"could not start: {exc!r}")
+                    return
+                await asyncio.sleep(min(8.0, 0.5 * 2**attempt) * self.rng.uniform(0.5, 1.0))
         self.rec.counts["started"] += 1
         helpers = [asyncio.create_task(self._reconnects())]
         if self.b.screenshot_every > 0 and self.b.images:
@@ -501,8 +563,13 @@ class Watch:
     async def _session(self) -> int:
         """One connection, from ``self.last``; returns its close code."""
         async with self.gate:
-            url = await ticket_url(self.http, self.track.interview_id, self.b.recruiter_token)
-            ws = await connect(ws_url(self.b.base_url, f"{url}&since={self.last}"))
+            ws = await open_load_socket(
+                self.http,
+                self.b.base_url,
+                self.track.interview_id,
+                self.b.recruiter_token,
+                since=self.last,
+            )
         self.ws = ws
         opened = time.perf_counter()
         self.rec.watchers_open += 1
@@ -510,10 +577,14 @@ class Watch:
             async for raw in ws:
                 now = time.perf_counter()
                 self.rec.received(len(raw))
-                message = orjson.loads(raw)
-                if message.get("type") != "event":
+                try:
+                    message = decode(raw)
+                except ProtocolError as exc:
+                    self.rec.errors[f"client: {exc.code}"] += 1
                     continue
-                offset, kind = message["offset"], message["kind"]
+                if not isinstance(message, Event):
+                    continue
+                offset, kind = message.offset, message.kind
                 if offset != self.last + 1:
                     what = "duplicate" if offset <= self.last else "gap"
                     self.track.watcher_problems.append(
@@ -527,7 +598,7 @@ class Watch:
             pass
         finally:
             self.rec.watchers_open -= 1
-        return _close_code(ws)
+        return close_code(ws)
 
     async def _drops(self) -> None:
         rate = self.b.disconnect_rate / 60
@@ -535,7 +606,7 @@ class Watch:
             await asyncio.sleep(self.rng.expovariate(rate))
             if self.ws is not None and not self.done:
                 self.dropping = True
-                _drop(self.ws)
+                drop(self.ws)
 
     async def run(self) -> None:
         drops = asyncio.create_task(self._drops()) if self.b.disconnect_rate > 0 else None
@@ -555,14 +626,14 @@ class Watch:
                         await asyncio.sleep(1.0)
                         continue
                     attempts = 0
-                    if code == 1000:
+                    if code == CloseCode.NORMAL:
                         return  # the interview ended and everything was delivered
                     if self.dropping:
                         self.dropping = False
                         self.rec.counts["watcher_drops"] += 1
                     else:
                         self.rec.closes[str(code)] += 1
-                        if code in FINAL_CLOSES:
+                        if code in FINAL_CLOSE_CODES:
                             return
                     await asyncio.sleep(self.rng.uniform(0.2, 2.0))
                     self.rec.counts["watcher_reconnects"] += 1
@@ -621,14 +692,28 @@ async def play(
             await asyncio.gather(*watching, return_exceptions=True)
 
         ticker = asyncio.create_task(_tick(recorder, on_tick)) if on_tick else None
+        lag = asyncio.create_task(_sample_loop_lag(recorder)) if behaviour.loop_lag else None
         try:
             await asyncio.gather(*(one(n, seat) for n, seat in seats))
         finally:
+            if lag is not None:
+                lag.cancel()
+                await asyncio.gather(lag, return_exceptions=True)
             if ticker is not None:
                 ticker.cancel()
                 await asyncio.gather(ticker, return_exceptions=True)
                 on_tick(recorder.snapshot())  # type: ignore[misc]
     return tracks
+
+
+async def _sample_loop_lag(recorder: Recorder, interval: float = 0.01) -> None:
+    """How late this process's loop wakes from a short sleep: if that is large, the load
+    generator, not the server, is what the latencies measure."""
+    while True:
+        before = time.perf_counter()
+        await asyncio.sleep(interval)
+        now = time.perf_counter()
+        recorder.lag(now, max(0.0, now - before - interval))
 
 
 async def _tick(recorder: Recorder, on_tick: Callable[[dict[str, Any]], None]) -> None:

@@ -48,6 +48,8 @@ export function field(label, control, { hint, className } = {}) {
   const errorEl = h("span", { class: "field-error", id: `${control.id}-error`, hidden: true });
   const described = [hintEl && hintEl.id, errorEl.id].filter(Boolean).join(" ");
   control.setAttribute("aria-describedby", described);
+  // A required control gets a star after its label from app.css (what it means is said at the
+  // form's top, requiredNote()); assistive technology hears `required` instead.
   const wrap = h("div", { class: `field ${className || ""}`.trim() }, h("label", { for: control.id }, label), control, hintEl, errorEl);
   wrap.control = control;
   wrap.setError = (message) => {
@@ -57,6 +59,11 @@ export function field(label, control, { hint, className } = {}) {
     else control.removeAttribute("aria-invalid");
   };
   return wrap;
+}
+
+/** What the star of a required field means, for the top of a form that has one. */
+export function requiredNote() {
+  return h("p", { class: "hint required-note" }, "Fields marked ", h("span", { class: "req" }, "*"), " are required.");
 }
 
 /** Mark a button busy while a promise runs; returns the promise's result. */

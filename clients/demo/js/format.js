@@ -25,6 +25,11 @@ export function span(seconds) {
   return `${Math.floor(s / 3600)} h${Math.floor((s % 3600) / 60) ? ` ${Math.floor((s % 3600) / 60)} min` : ""}`;
 }
 
+/** A short stretch precisely: 3.24 -> "3.2 s"; from 10 s on as span(). */
+export function duration(seconds) {
+  return seconds < 9.95 ? `${Math.max(0, seconds).toFixed(1)} s` : span(seconds);
+}
+
 /** Seconds since a start, as "mm:ss" for a timeline. */
 export function elapsed(fromIso, atIso) {
   if (!fromIso || !atIso) return "";
@@ -123,6 +128,23 @@ export const SIGNALS = {
   paste: "Pasted text",
   fullscreen_exit: "Left full screen",
   camera_unavailable: "Camera unavailable",
+};
+
+// The stretches of a proctoring summary (evaluation.proctoring.gaps), by kind: what it was,
+// and whether it counts against the candidate (docs/protocol.md, "The proctoring summary").
+export const GAPS = {
+  tab_hidden: ["Left the tab", "counted as time away"],
+  window_blur: ["In another window", "counted as time away"],
+  reload: ["Reloaded the page", "not time away"],
+  network_drop: ["Connection dropped", "a disconnection, not time away"],
+  server_restart: ["Server restart", "the server's outage: not counted"],
+};
+
+// What a candidate's `connection` entry with status "disconnected" means, by its cause.
+export const DISCONNECT_CAUSES = {
+  reload: "The candidate reloaded the page.",
+  network_drop: "The candidate's connection dropped.",
+  server_restart: "The server restarted; the candidate was disconnected.",
 };
 
 export function label(map, key) {

@@ -1,7 +1,9 @@
 // The app shell: hash routes, the top bar, sign-in state, focus on every page change.
 
-import { currentSession, signOut } from "./api.js";
-import { clear, h, loading } from "./dom.js";
+import { currentSession, restoreSession, signOut } from "./api.js";
+import { clear, h, loading, toast } from "./dom.js";
+import { forgetGuards, hasWorkAtStake, mayLeave } from "./leave.js";
+import { bellFor } from "./notifications.js";
 import { errorBox, navigate } from "./views/common.js";
 import * as applications from "./views/applications.js";
 import * as auth from "./views/auth.js";
@@ -9,13 +11,20 @@ import * as interviews from "./views/interviews.js";
 import * as jobDetail from "./views/job_detail.js";
 import * as jobEditor from "./views/job_editor.js";
 import * as jobs from "./views/jobs.js";
+import * as notifications from "./views/notifications.js";
 import * as review from "./views/review.js";
 import * as room from "./views/room.js";
 import * as watch from "./views/watch.js";
+import * as webhooks from "./views/webhooks.js";
 
 const ROUTES = [
+  { path: "/", view: auth.landing, public: true },
   { path: "/login", view: auth.login, public: true },
   { path: "/signup", view: auth.signup, public: true },
+  { path: "/forgot", view: auth.forgot, public: true },
+  // Reachable signed in or not: a reset link opened in a signed-in browser still works.
+  { path: "/reset", view: auth.reset, public: true, always: true },
+  { path: "/profile", view: auth.profile },
   { path: "/jobs", view: jobs.list },
   { path: "/jobs/new", view: jobEditor.create, role: "recruiter" },
   { path: "/jobs/:id", view: jobDetail.show },
@@ -25,6 +34,8 @@ const ROUTES = [
   { path: "/interviews/:id/room", view: room.show, role: "candidate" },
   { path: "/interviews/:id/watch", view: watch.show, role: "recruiter" },
   { path: "/interviews/:id/review", view: review.show, role: "recruiter" },
+  { path: "/notifications", view: notifications.list },
+  { path: "/settings/webhooks", view: webhooks.settings, role: "recruiter" },
 ];
 
 const NAV = {
@@ -32,11 +43,14 @@ const NAV = {
     ["#/jobs", "Jobs"],
     ["#/applications", "Applications"],
     ["#/interviews", "Interviews"],
+    ["#/settings", "Webhooks", "#/settings/webhooks"],
+    ["#/profile", "Profile"],
   ],
   candidate: [
     ["#/jobs", "Find jobs"],
     ["#/applications", "My applications"],
     ["#/interviews", "Interviews"],
+    ["#/profile", "Profile"],
   ],
 };
 
@@ -72,6 +86,8 @@ function match(path) {
 function renderChrome(session, path) {
   const nav = document.getElementById("nav");
   const account = document.getElementById("account");
+  // One bell per sign-in, kept across pages (its stream stays open).
+  const bell = bellFor(session);
   if (!session) {
     clear(nav);
     clear(account);
@@ -80,13 +96,21 @@ function renderChrome(session, path) {
   const section = `#/${path.split("/")[1] || ""}`;
   clear(
     nav,
-    NAV[session.user.role].map(([href, text]) =>
-      h("a", { href, "aria-current": href === section ? "page" : null }, text),
+    NAV[session.user.role].map(([key, text, href = key]) =>
+      h("a", { href, "aria-current": key === section ? "page" : null }, text),
     ),
   );
   clear(
     account,
-    h("span", { class: "who" }, h("strong", {}, session.user.full_name), h("span", {}, session.user.role === "recruiter" ? "Recruiter" : "Candidate")),
+    bell.el,
+    // A long name is cut short with "…"; hovering or focusing it shows it whole.
+    h(
+      "span",
+      { class: "who", tabindex: "0", title: session.user.full_name },
+      h("strong", {}, session.user.full_name),
+      h("span", {}, session.user.role === "recruiter" ? "Recruiter" : "Candidate"),
+      h("span", { class: "full-name", "aria-hidden": "true" }, session.user.full_name),
+    ),
     h("button", { class: "small", type: "button", onclick: () => signOut(null) }, "Log out"),
   );
 }
@@ -100,10 +124,11 @@ async function render() {
     }
   }
   const mine = ++generation;
+  shownHash = location.hash;
   const { path, query } = parseHash();
   const session = currentSession();
-  if (path === "/") {
-    location.replace(session ? "#/jobs" : "#/login");
+  if (path === "/" && session) {
+    location.replace("#/jobs");
     return;
   }
   const found = match(path);
@@ -112,12 +137,13 @@ async function render() {
     location.replace(`#/login?next=${next}`);
     return;
   }
-  if (found && found.route.public && session) {
+  if (found && found.route.public && !found.route.always && session) {
     location.replace(query.get("next") ? `#${query.get("next")}` : "#/jobs");
     return;
   }
   renderChrome(session, path);
-  clear(main, loading());
+  // Even while it loads the page has its one h1 (unseen: the spinner says it).
+  clear(main, h("h1", { class: "visually-hidden" }, "Loading"), loading());
   const ctx = {
     params: found ? found.params : {},
     query,
@@ -163,15 +189,88 @@ function takeSignedOutMessage() {
 }
 
 window.addEventListener("openhire:signedout", (event) => {
+  forgetGuards();
   signedOutMessage = event.detail.reason;
   const { path } = parseHash();
   const here = location.hash.slice(1);
   const next = event.detail.reason && path !== "/login" ? `?next=${encodeURIComponent(here)}` : "";
   navigate(`#/login${next}`);
 });
-window.addEventListener("hashchange", render);
+window.addEventListener("openhire:expiring", (event) => {
+  showExpiryWarning(event.detail.message);
+});
+window.addEventListener("openhire:session", () => {
+  document.getElementById("session-warning")?.remove();
+});
+// Someone logged in in another tab: a tab still on the login or landing page follows.
+window.addEventListener("openhire:signedin-elsewhere", async () => {
+  const { path } = parseHash();
+  if (["/", "/login", "/signup"].includes(path) && (await restoreSession())) render();
+});
+// Leaving unsaved work or a live interview asks first (leave.js). A link is stopped before
+// the address changes; Back and Forward have changed it already, so a "Stay" puts it back.
+// One question at a time: a Back pressed while a question is still settling (its dialog's
+// "close" event comes a task later) waits for it and is then asked about in its turn.
+let shownHash = location.hash;
+let asking = null; // the question on screen, as a promise of the answer
+function ask() {
+  asking = mayLeave().finally(() => (asking = null));
+  return asking;
+}
+document.addEventListener(
+  "click",
+  async (event) => {
+    const link = event.target.closest && event.target.closest("a[href^='#']");
+    if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    const target = link.getAttribute("href");
+    if (target === location.hash || target === "#main" || !hasWorkAtStake()) return;
+    event.preventDefault();
+    if (asking) return;
+    if (await ask()) navigate(target);
+  },
+  true,
+);
+window.addEventListener("hashchange", async () => {
+  while (asking) await asking.catch(() => false);
+  if (location.hash === shownHash) return; // put back after a "Stay", or shown already
+  if (!(await ask())) {
+    history.pushState(null, "", shownHash);
+    return;
+  }
+  shownHash = location.hash;
+  render();
+});
 document.getElementById("skip-link").addEventListener("click", (event) => {
   event.preventDefault();
   main.focus();
 });
-render();
+
+function showExpiryWarning(message) {
+  document.getElementById("session-warning")?.remove();
+  const banner = h(
+    "div",
+    { class: "notice warn session-warning", id: "session-warning", role: "alert" },
+    message,
+    " ",
+    h("a", { href: "#/login", target: "_blank", rel: "noopener" }, "Log in in a new tab"),
+  );
+  document.getElementById("topbar").after(banner);
+  toast(message, { error: true, ms: 10000 });
+}
+
+/** Supabase's recovery link comes back as #access_token=...&type=recovery (or #error=...). */
+function takeAuthFragment() {
+  const raw = location.hash.replace(/^#/, "");
+  if (!/^(access_token|error)=/.test(raw)) return;
+  const values = new URLSearchParams(raw);
+  history.replaceState(null, "", location.pathname + location.search);
+  if (values.get("type") === "recovery" && values.get("access_token")) {
+    auth.setRecoveryToken(values.get("access_token"));
+    location.replace("#/reset");
+  } else if (values.get("error")) {
+    location.replace("#/forgot?expired=1");
+  }
+}
+
+takeAuthFragment();
+restoreSession().finally(render);

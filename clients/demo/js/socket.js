@@ -7,9 +7,19 @@
 // - A watcher remembers the highest offset it processed and reconnects with since=that offset.
 // - Screenshots are binary frames: 4-byte big-endian header length, JSON header, JPEG bytes.
 // - The close code says whether to come back (section 2 of the protocol); otherwise reconnect
-//   with backoff, at once when the browser says it is back online.
+//   with the app's one backoff (backoff.js: exponential, jittered, capped, honouring a
+//   ticket request's Retry-After), at once when the browser says it is back online.
+// - Some messages report the page's state (is the tab visible?) rather than something that
+//   happened: sent with {live: true}, they go out only on an open socket and are never resent,
+//   because the next connection reports the state afresh. A stale "tab hidden" replayed after
+//   a reconnect would accuse the candidate of an absence that had ended.
+// - On unload (a reload, a closed tab) the browser closes the socket with 1001 "going away",
+//   which the server logs as a reload (a page cannot send 1001 itself). From `pagehide` on the
+//   socket sends nothing live and does not reconnect, so nothing the unload itself causes (its
+//   visibilitychange to hidden) reaches the server; the closing frame is left to the browser.
 
 import { ApiError, api } from "./api.js";
+import { Backoff, retryAfterOf } from "./backoff.js";
 
 export const SUBPROTOCOL = "openhire.v1";
 
@@ -24,17 +34,12 @@ const FINAL_CODES = new Map([
 ]);
 const CONNECT_TIMEOUT_MS = 10000;
 const MAX_BUFFERED_BYTES = 512 * 1024;
+// A connection that lasted this long was a success: the next drop starts the backoff afresh.
+// One that a server accepts and drops at once keeps it growing.
+const STABLE_MS = 10000;
 
 export function newClientId(prefix = "c") {
   return `${prefix}-${crypto.randomUUID()}`;
-}
-
-/** The delay before reconnect attempt `attempt` (0-based) after a close with `code`. */
-export function reconnectDelay(code, attempt) {
-  if (code === 4001 || code === 4008) return attempt === 0 ? 0 : Math.min(5000, 250 * 2 ** attempt);
-  if (code === 1012) return 1000 + Math.random() * 4000;
-  const base = Math.min(10000, 500 * 2 ** attempt);
-  return base / 2 + Math.random() * (base / 2);
 }
 
 export function screenshotFrame(clientId, takenAt, image) {
@@ -61,18 +66,42 @@ export class InterviewSocket {
     this.state = "idle";
     this.ws = null;
     this.attempt = 0;
+    this.backoff = new Backoff({ baseMs: 500, capMs: 30000 });
+    this.openedAt = null;
+    this.unloading = false;
     this.stopped = false;
     this.ended = false;
     this.timer = null;
     this.connectSeq = 0;
     this.handlers = new Map();
     this.waiting = new Map(); // client_id -> {resolve, reject} for send()'s promises
+    this.live = new Set(); // client ids of live messages (send's {live: true}) not yet acked
     this.storageKey = role === "candidate" ? `openhire.outbox.${interviewId}` : null;
     this.outbox = this.loadOutbox();
     this.onOnline = () => this.reconnectNow();
     this.onOffline = () => this.drop("offline");
+    this.onPageHide = () => {
+      this.unloading = true;
+      clearTimeout(this.timer);
+    };
+    this.onPageShow = (event) => {
+      // Back from the back/forward cache: the page lives again, its socket does not.
+      if (!event.persisted) return;
+      this.unloading = false;
+      if (this.ws) this.detach();
+      this.reconnectNow();
+    };
     window.addEventListener("online", this.onOnline);
     window.addEventListener("offline", this.onOffline);
+    window.addEventListener("pagehide", this.onPageHide);
+    window.addEventListener("pageshow", this.onPageShow);
+  }
+
+  removeListeners() {
+    window.removeEventListener("online", this.onOnline);
+    window.removeEventListener("offline", this.onOffline);
+    window.removeEventListener("pagehide", this.onPageHide);
+    window.removeEventListener("pageshow", this.onPageShow);
   }
 
   on(type, handler) {
@@ -97,7 +126,7 @@ export class InterviewSocket {
   }
 
   get isOpen() {
-    return this.ws !== null && this.ws.readyState === WebSocket.OPEN && this.ready !== null;
+    return !this.unloading && this.ws !== null && this.ws.readyState === WebSocket.OPEN && this.ready !== null;
   }
 
   // --- lifecycle ---------------------------------------------------------------------------
@@ -112,8 +141,7 @@ export class InterviewSocket {
   stop() {
     this.stopped = true;
     clearTimeout(this.timer);
-    window.removeEventListener("online", this.onOnline);
-    window.removeEventListener("offline", this.onOffline);
+    this.removeListeners();
     if (this.ws) {
       const ws = this.ws;
       this.detach();
@@ -123,7 +151,7 @@ export class InterviewSocket {
 
   async connect() {
     clearTimeout(this.timer);
-    if (this.stopped || this.ended) return;
+    if (this.stopped || this.ended || this.unloading) return;
     // A newer attempt (the browser came back online meanwhile) supersedes this one.
     const seq = ++this.connectSeq;
     this.setState("connecting", { attempt: this.attempt });
@@ -137,7 +165,7 @@ export class InterviewSocket {
         this.finish(null, error.message, why);
         return;
       }
-      this.scheduleReconnect(null, error.message);
+      this.scheduleReconnect(null, error.message, retryAfterOf(error));
       return;
     }
     if (this.stopped || seq !== this.connectSeq) return;
@@ -177,6 +205,9 @@ export class InterviewSocket {
     this.ws.onmessage = this.ws.onclose = this.ws.onerror = null;
     this.ws = null;
     this.ready = null;
+    if (this.openedAt !== null && performance.now() - this.openedAt >= STABLE_MS) this.backoff.reset();
+    this.openedAt = null;
+    this.forgetLive();
   }
 
   /** Give up on the current socket now (the browser went offline, or it never opened). */
@@ -193,13 +224,14 @@ export class InterviewSocket {
   }
 
   reconnectNow() {
-    if (this.stopped || this.ended || this.ws) return;
+    if (this.stopped || this.ended || this.ws || this.unloading) return;
     this.attempt = 0;
+    this.backoff.reset();
     this.connect();
   }
 
   closed(code, reason) {
-    if (this.stopped) return;
+    if (this.stopped || this.unloading) return;
     if (this.ended || FINAL_CODES.has(code)) {
       this.finish(code, reason, this.ended ? "ended" : FINAL_CODES.get(code));
       return;
@@ -207,11 +239,22 @@ export class InterviewSocket {
     this.scheduleReconnect(code, reason);
   }
 
-  scheduleReconnect(code, reason) {
+  /** The wait before the next connection after a close with `code` (null: the ticket failed). */
+  reconnectDelay(code, retryAfterMs = null) {
+    const first = this.backoff.failures === 0;
+    const delay = this.backoff.next(retryAfterMs);
+    // A used-up ticket or a slow consumer: come back at once, the first time.
+    if ((code === 4001 || code === 4008) && first) return 0;
+    // The server is restarting: 1–5 s (spread, so every client does not return at once).
+    if (code === 1012) return Math.max(delay, 1000 + Math.random() * 4000);
+    return delay;
+  }
+
+  scheduleReconnect(code, reason, retryAfterMs = null) {
     // Offline, the browser's "online" event reconnects at once (reconnectNow); a slow retry
     // meanwhile covers a browser that is wrong about being offline.
     const offline = navigator.onLine === false;
-    const delay = offline ? Math.max(5000, reconnectDelay(code, this.attempt)) : reconnectDelay(code, this.attempt);
+    const delay = offline ? Math.max(5000, this.reconnectDelay(code, retryAfterMs)) : this.reconnectDelay(code, retryAfterMs);
     this.attempt += 1;
     this.setState(offline ? "offline" : "reconnecting", { delay, code, reason });
     this.timer = setTimeout(() => this.connect(), delay);
@@ -220,8 +263,7 @@ export class InterviewSocket {
   finish(code, reason, why) {
     this.stopped = true;
     clearTimeout(this.timer);
-    window.removeEventListener("online", this.onOnline);
-    window.removeEventListener("offline", this.onOffline);
+    this.removeListeners();
     if (why === "ended" || why === "interview_ended") {
       this.outbox = [];
       this.saveOutbox();
@@ -239,14 +281,20 @@ export class InterviewSocket {
       case "session.ready":
         this.ready = message;
         this.attempt = 0;
+        this.openedAt = performance.now();
         this.setState("open", { resumed: message.resumed });
         if (this.role === "candidate") this.settleUpTo(message.last_client_id);
-        this.emit("session.ready", message);
+        // What was waiting goes first; then whatever the page says on connecting (its state).
         this.flush();
+        this.emit("session.ready", message);
         return;
       case "ack":
         this.settle(message.client_id, message);
         this.emit("ack", message);
+        return;
+      case "answer.resumed": // the reply to an answer.resume (never acked)
+        this.settle(message.client_id, message);
+        this.emit("answer.resumed", message);
         return;
       case "error":
         if (message.client_id) this.settle(message.client_id, message, true);
@@ -271,15 +319,33 @@ export class InterviewSocket {
   /**
    * Send a message with a client id; it is kept until the server acks it (resent after any
    * reconnect). Resolves with the ack, rejects with the server's error message.
+   *
+   * With {live: true} (a report of the page's state) it is sent only if the socket is open,
+   * and forgotten if the socket closes before its ack: the next connection reports afresh.
+   * Returns null when it was not sent.
    */
-  send(type, fields = {}) {
+  send(type, fields = {}, { live = false } = {}) {
+    if (live && !this.isOpen) return null;
     const message = { type, client_id: newClientId(type[0]), ...fields };
+    if (live) this.live.add(message.client_id);
     this.outbox.push(message);
     this.saveOutbox();
     const done = new Promise((resolve, reject) => this.waiting.set(message.client_id, { resolve, reject }));
     done.catch(() => {}); // callers that do not await still see the "error" event
     if (this.isOpen) this.ws.send(JSON.stringify(message));
     return { clientId: message.client_id, done };
+  }
+
+  /** The socket closed: live messages not acked on it are dropped, never resent. */
+  forgetLive() {
+    if (!this.live.size) return;
+    this.outbox = this.outbox.filter((m) => !this.live.has(m.client_id));
+    for (const clientId of this.live) {
+      const waiter = this.waiting.get(clientId);
+      this.waiting.delete(clientId);
+      waiter?.reject(new Error("not sent: the connection closed"));
+    }
+    this.live.clear();
   }
 
   /** Send a screenshot if the socket is open and not backed up; returns its client id or null. */
@@ -304,6 +370,7 @@ export class InterviewSocket {
 
   settle(clientId, reply, failed = false) {
     const index = this.outbox.findIndex((m) => m.client_id === clientId);
+    this.live.delete(clientId);
     if (index >= 0) {
       this.outbox.splice(index, 1);
       this.saveOutbox();
@@ -337,7 +404,8 @@ export class InterviewSocket {
 
   saveOutbox() {
     if (!this.storageKey) return;
-    if (this.outbox.length) sessionStorage.setItem(this.storageKey, JSON.stringify(this.outbox));
+    const kept = this.outbox.filter((m) => !this.live.has(m.client_id));
+    if (kept.length) sessionStorage.setItem(this.storageKey, JSON.stringify(kept));
     else sessionStorage.removeItem(this.storageKey);
   }
 }

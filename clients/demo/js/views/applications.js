@@ -5,6 +5,7 @@ import { api } from "../api.js";
 import { append, busy, clear, confirmDialog, field, h, loading, toast } from "../dom.js";
 import { APPLICATION_STATUS, INTERVIEW_STATE, RECRUITER_MOVES, bytes, label, plural, relative } from "../format.js";
 import { download, errorBox, pageHead, pill } from "./common.js";
+import { localZone, windowLine, windowState } from "./schedule_window.js";
 
 export async function list(ctx) {
   const recruiter = ctx.user.role === "recruiter";
@@ -89,7 +90,9 @@ export function applicationItem(ctx, application, { recruiter, showJob }) {
       h(
         "div",
         {},
-        h("h3", {}, heading, " ", pill(APPLICATION_STATUS, a.status)),
+        // On the applications page the items come right under the page's h1; on a job's page,
+        // under its "Applications" h2.
+        h(showJob ? "h2" : "h3", { class: "h3" }, heading, " ", pill(APPLICATION_STATUS, a.status)),
         h(
           "p",
           { class: "small muted", style: "margin:0" },
@@ -106,11 +109,12 @@ export function applicationItem(ctx, application, { recruiter, showJob }) {
                 {
                   type: "button",
                   class: "small",
-                  "aria-label": `Download the résumé of ${a.candidate_name}: ${a.resume.filename}, ${bytes(a.resume.size_bytes)}`,
                   onclick: (e) =>
                     busy(e.currentTarget, () => download(a.resume.download_url, a.resume.filename)).catch((error) => toast(error.message, { error: true })),
                 },
-                `Résumé · ${a.resume.filename} (${bytes(a.resume.size_bytes)})`,
+                // The name is the visible text (voice control says what it sees); the item's
+                // heading says whose résumé it is.
+                `Download the résumé: ${a.resume.filename} (${bytes(a.resume.size_bytes)})`,
               ),
             )
           : h("p", { class: "small muted", style: "margin:.4rem 0 0" }, "No résumé attached."),
@@ -201,6 +205,7 @@ export function applicationItem(ctx, application, { recruiter, showJob }) {
     const parts = [];
     if (interview) {
       parts.push(h("span", { class: "small" }, "Interview: ", pill(INTERVIEW_STATE, interview.state)));
+      if (interview.state === "scheduled" && windowLine(interview)) parts.push(h("span", { class: "small muted" }, windowLine(interview)));
       const id = interview.id;
       if (recruiter) {
         if (interview.state === "scheduled") parts.push(h("a", { class: "button small", href: `#/interviews/${id}/watch` }, "Open live view"));
@@ -209,7 +214,7 @@ export function applicationItem(ctx, application, { recruiter, showJob }) {
           const score = interview.evaluation ? ` · ${interview.evaluation.overall_score.toFixed(1)}/5` : "";
           parts.push(h("a", { class: "button small", href: `#/interviews/${id}/review` }, `Review${score}`));
         }
-      } else if (interview.state === "scheduled") {
+      } else if (interview.state === "scheduled" && windowState(interview) === "open") {
         parts.push(h("a", { class: "button small primary", href: `#/interviews/${id}/room` }, "Join interview"));
       } else if (interview.state === "in_progress") {
         parts.push(h("a", { class: "button small primary", href: `#/interviews/${id}/room` }, "Rejoin interview"));
@@ -224,8 +229,10 @@ export function applicationItem(ctx, application, { recruiter, showJob }) {
 
   function scheduleControl(previous) {
     const button = h("button", { type: "button", class: "small primary" }, previous ? "Schedule another interview" : "Schedule interview");
+    const opens = h("input", { type: "datetime-local", name: "opens_at" });
+    const closes = h("input", { type: "datetime-local", name: "closes_at" });
     const expires = h("input", { type: "datetime-local", name: "expires_at" });
-    const withExpiry = h("button", { type: "button", class: "small" }, "Schedule with expiry");
+    const withExpiry = h("button", { type: "button", class: "small" }, "Schedule with these times");
     const schedule = (trigger, body) =>
       busy(trigger, async () => {
         try {
@@ -239,17 +246,35 @@ export function applicationItem(ctx, application, { recruiter, showJob }) {
       });
     button.addEventListener("click", () => schedule(button, {}));
     withExpiry.addEventListener("click", () => {
-      if (!expires.value) {
-        expires.focus();
+      const body = {};
+      // datetime-local is the recruiter's own time; the API gets instants.
+      for (const [name, input] of [["opens_at", opens], ["closes_at", closes], ["expires_at", expires]]) {
+        if (input.value) body[name] = new Date(input.value).toISOString();
+      }
+      if (!Object.keys(body).length) {
+        opens.focus();
         return;
       }
-      schedule(withExpiry, { expires_at: new Date(expires.value).toISOString() });
+      schedule(withExpiry, body);
     });
     return h(
       "div",
       { class: "controls" },
       button,
-      h("details", { class: "small" }, h("summary", {}, "Expiry…"), h("div", { class: "stack", style: "margin-top:.4rem" }, field("Expires if not started by", expires), withExpiry)),
+      h(
+        "details",
+        { class: "small" },
+        h("summary", {}, "Window or expiry…"),
+        h(
+          "div",
+          { class: "stack", style: "margin-top:.4rem" },
+          h("p", { class: "small muted", style: "margin:0" }, `Times in ${localZone()}. The candidate sees them in theirs.`),
+          field("Opens", opens),
+          field("Closes", closes),
+          field("Expires if not started by", expires),
+          withExpiry,
+        ),
+      ),
     );
   }
 

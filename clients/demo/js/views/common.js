@@ -2,6 +2,7 @@
 
 import { api } from "../api.js";
 import { h } from "../dom.js";
+import { fieldSentence, pathOf, plainMessage } from "../errors.js";
 import { label, tone } from "../format.js";
 
 export function navigate(hash) {
@@ -9,20 +10,29 @@ export function navigate(hash) {
   else location.hash = hash;
 }
 
-/** The API's error, as the user should read it: the message, each problem, the request id. */
+/** The API's error, as the user should read it: a plain sentence (errors.js), each problem of
+ * a 422 that a form did not show at its field, and the request id, small, for support. */
 export function errorBox(error, { retry, title } = {}) {
   const details = Array.isArray(error.details) ? error.details : [];
+  const problems = details.filter((d) => d && d.loc && d.msg);
   return h(
     "div",
     { class: "notice error", role: "alert", tabindex: "-1" },
-    title ? h("strong", {}, title, " ") : null,
-    error.message || String(error),
-    details.length > 1
-      ? h("ul", {}, details.map((d) => h("li", {}, `${(d.loc || []).filter((p) => p !== "body").join(" › ")}: ${d.msg}`)))
+    h("p", { class: "message" }, title ? h("strong", {}, title, " ") : null, plainMessage(error)),
+    problems.length > 1
+      ? h("ul", {}, problems.map((d) => h("li", {}, `${words(pathOf(d))}: ${fieldSentence(d, null)}`)))
       : null,
-    error.requestId ? h("div", { class: "ref" }, `Reference: ${error.requestId}`) : null,
-    retry ? h("div", { class: "actions", style: "margin-top:.5rem" }, h("button", { type: "button", class: "small", onclick: retry }, "Try again")) : null,
+    error.requestId ? h("p", { class: "ref" }, "Reference for support: ", h("span", { class: "mono" }, error.requestId)) : null,
+    retry ? h("div", { class: "actions" }, h("button", { type: "button", class: "small", onclick: retry }, "Try again")) : null,
   );
+}
+
+/** "interview_plan.rubric.0.weight" -> "Interview plan, rubric 1, weight" */
+function words(path) {
+  const parts = path.split(".").filter(Boolean);
+  const out = parts.map((p) => (/^\d+$/.test(p) ? String(Number(p) + 1) : p.replaceAll("_", " ")));
+  const text = out.join(", ").replace(/, (\d+)/g, " $1");
+  return text ? text[0].toUpperCase() + text.slice(1) : "The form";
 }
 
 export function pill(map, key, extra = {}) {
@@ -54,10 +64,4 @@ export async function download(path, filename) {
   link.click();
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 30000);
-}
-
-/** Re-run `fn` every `ms` while the page is shown; returns a stop function. */
-export function every(ms, fn) {
-  const timer = setInterval(fn, ms);
-  return () => clearInterval(timer);
 }

@@ -2,9 +2,11 @@
 // candidates see theirs, with a way into the interview room.
 
 import { api } from "../api.js";
+import { poll } from "../backoff.js";
 import { append, clear, h, loading } from "../dom.js";
 import { END_REASONS, INTERVIEW_STATE, label, relative } from "../format.js";
-import { errorBox, every, pageHead, pill } from "./common.js";
+import { errorBox, pageHead, pill } from "./common.js";
+import { windowLine, windowState } from "./schedule_window.js";
 
 const REFRESH_MS = 5000;
 
@@ -23,11 +25,15 @@ export async function list(ctx) {
     finished.el,
   );
 
+  // Throws when a list could not be read (each says so in its place), so that the refresh
+  // backs off while the server is failing.
   async function refreshActive() {
-    await Promise.all([fill(ctx, live, { state: "in_progress" }, recruiter), fill(ctx, scheduled, { state: "scheduled" }, recruiter)]);
+    const problems = await Promise.all([fill(ctx, live, { state: "in_progress" }, recruiter), fill(ctx, scheduled, { state: "scheduled" }, recruiter)]);
+    const problem = problems.find(Boolean);
+    if (problem) throw problem;
   }
-  await Promise.all([refreshActive(), fillFinished(ctx, finished, recruiter)]);
-  if (recruiter) ctx.onLeave(every(REFRESH_MS, () => ctx.alive() && refreshActive()));
+  await Promise.all([refreshActive().catch(() => {}), fillFinished(ctx, finished, recruiter)]);
+  if (recruiter) ctx.onLeave(poll(() => (ctx.alive() ? refreshActive() : null), { everyMs: REFRESH_MS }));
 }
 
 function section(key, title, emptyText) {
@@ -36,26 +42,31 @@ function section(key, title, emptyText) {
   return { el, body, emptyText };
 }
 
+/** Show one list; returns the error if it could not be read (shown in its place), else null. */
 async function fill(ctx, sec, params, recruiter) {
   let page;
   try {
     page = await api.get("/interviews", { ...params, limit: 50 });
   } catch (error) {
-    if (ctx.alive()) clear(sec.body, errorBox(error));
-    return;
+    if (ctx.alive()) {
+      clear(sec.body, errorBox(error));
+      sec.signature = null;
+    }
+    return error;
   }
-  if (!ctx.alive()) return;
+  if (!ctx.alive()) return null;
   // Refreshed every few seconds: redraw only when something changed, so focus stays put.
   const signature = JSON.stringify(page.items.map((i) => [i.id, i.state, i.started_at]));
-  if (signature === sec.signature) return;
+  if (signature === sec.signature) return null;
   sec.signature = signature;
   if (!page.items.length) {
     if (sec.emptyText) clear(sec.body, h("p", { class: "muted", style: "margin:0" }, sec.emptyText));
     else sec.el.hidden = true;
-    return;
+    return null;
   }
   sec.el.hidden = false;
   clear(sec.body, h("ul", { class: "list" }, page.items.map((i) => row(i, recruiter))));
+  return null;
 }
 
 async function fillFinished(ctx, sec, recruiter) {
@@ -87,7 +98,7 @@ function row(interview, recruiter) {
   const what = recruiter ? interview.job_title : null;
   let when;
   if (interview.state === "in_progress") when = `Started ${relative(interview.started_at)}`;
-  else if (interview.state === "scheduled") when = `Scheduled ${relative(interview.created_at)}${interview.expires_at ? ` · expires ${new Date(interview.expires_at).toLocaleString()}` : ""}`;
+  else if (interview.state === "scheduled") when = windowLine(interview) || `Scheduled ${relative(interview.created_at)}${interview.expires_at ? ` · expires ${new Date(interview.expires_at).toLocaleString()}` : ""}`;
   else when = `${interview.state_reason ? label(END_REASONS, interview.state_reason) : ""} ${interview.ended_at ? `Ended ${relative(interview.ended_at)}.` : ""}`.trim();
   let action = null;
   if (recruiter) {
@@ -95,7 +106,9 @@ function row(interview, recruiter) {
     else if (interview.state === "scheduled") action = h("a", { class: "button small", href: `#/interviews/${interview.id}/watch` }, "Open live view");
     else if (interview.state !== "expired") action = h("a", { class: "button small", href: `#/interviews/${interview.id}/review` }, interview.evaluation ? `Review · ${interview.evaluation.overall_score.toFixed(1)}/5` : "Review");
   } else if (interview.state === "scheduled") {
-    action = h("a", { class: "button small primary", href: `#/interviews/${interview.id}/room` }, "Join interview");
+    const state = windowState(interview);
+    if (state === "open") action = h("a", { class: "button small primary", href: `#/interviews/${interview.id}/room` }, "Join interview");
+    else action = h("span", { class: "small muted" }, state === "not_yet" ? "Not open yet" : "Window closed");
   } else if (interview.state === "in_progress") {
     action = h("a", { class: "button small primary", href: `#/interviews/${interview.id}/room` }, "Rejoin interview");
   }

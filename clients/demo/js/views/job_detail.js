@@ -2,9 +2,10 @@
 // delete. Candidates: the job and the application form (cover letter and PDF résumé).
 
 import { api } from "../api.js";
-import { busy, clear, confirmDialog, field, h, toast } from "../dom.js";
+import { busy, clear, confirmDialog, field, h, loading, toast } from "../dom.js";
 import { APPLICATION_STATUS, JOB_TYPES, clock, formatDate, label, plural, salary } from "../format.js";
 import { renderList } from "./applications.js";
+import { draft, guardLeaving } from "../leave.js";
 import { errorBox, navigate, pageHead, pill } from "./common.js";
 
 const MAX_RESUME = 10 * 1024 * 1024;
@@ -22,6 +23,7 @@ function facts(job) {
   return h(
     "dl",
     { class: "facts" },
+    job.company_name ? [h("dt", {}, "Company"), h("dd", { class: "company" }, job.company_name)] : null,
     h("dt", {}, "Type"),
     h("dd", {}, JOB_TYPES[job.job_type]),
     h("dt", {}, "Location"),
@@ -33,33 +35,48 @@ function facts(job) {
   );
 }
 
-function planSummary(plan, { full }) {
-  const followUps = plan.follow_ups_per_question ? `, up to ${plural(plan.follow_ups_per_question, "follow-up")} each` : "";
+/** How long the interview is: the same sentence from the recruiter's plan and from the summary
+ * (JobListing.interview) that everyone else gets. */
+function interviewLength(interview) {
+  const followUps = interview.follow_ups_per_question ? `, up to ${plural(interview.follow_ups_per_question, "follow-up")} each` : "";
+  return h(
+    "p",
+    {},
+    `${plural(interview.question_count, "main question")}${followUps}. `,
+    `${clock(interview.answer_time_limit_s)} to answer each, ${interview.total_time_limit_min} minutes in all.`,
+  );
+}
+
+/** The whole plan, for the recruiter who posted the job. */
+function planDetails(plan) {
   const total = plan.rubric.reduce((sum, c) => sum + c.weight, 0);
   return h(
     "div",
     { class: "stack" },
-    h(
-      "p",
-      {},
-      `${plural(plan.question_count, "main question")}${followUps}. `,
-      `${clock(plan.answer_time_limit_s)} to answer each, ${plan.total_time_limit_min} minutes in all.`,
-    ),
-    full && plan.custom_questions.length
+    interviewLength(plan),
+    plan.custom_questions.length
       ? h("div", {}, h("h3", {}, "Custom questions"), h("ol", { class: "plain" }, plan.custom_questions.map((q) => h("li", {}, q))))
       : null,
-    full
-      ? h(
-          "div",
-          {},
-          h("h3", {}, "Rubric"),
-          h(
-            "ul",
-            { class: "plain" },
-            plan.rubric.map((c) => h("li", {}, h("strong", {}, c.name), ` · ${Math.round((c.weight / total) * 100)}%`, c.description ? h("div", { class: "small muted" }, c.description) : null)),
-          ),
-        )
-      : null,
+    h(
+      "div",
+      {},
+      h("h3", {}, "Rubric"),
+      h(
+        "ul",
+        { class: "plain" },
+        plan.rubric.map((c) => h("li", {}, h("strong", {}, c.name), ` · ${Math.round((c.weight / total) * 100)}%`, c.description ? h("div", { class: "small muted" }, c.description) : null)),
+      ),
+    ),
+  );
+}
+
+/** What everyone else may know before the interview: its length and the criteria's names. */
+function interviewSummary(interview) {
+  return h(
+    "div",
+    { class: "stack" },
+    interviewLength(interview),
+    interview.criteria.length ? h("p", {}, "Answers are scored on: ", interview.criteria.join(", "), ".") : null,
   );
 }
 
@@ -122,7 +139,7 @@ function recruiterView(ctx, job) {
       h(
         "div",
         {},
-        h("section", { class: "card", "aria-labelledby": "plan-title" }, h("h2", { id: "plan-title" }, "Interview plan"), planSummary(job.interview_plan, { full: true })),
+        h("section", { class: "card", "aria-labelledby": "plan-title" }, h("h2", { id: "plan-title" }, "Interview plan"), planDetails(job.interview_plan)),
         h("section", { class: "card", "aria-labelledby": "about-title" }, h("h2", { id: "about-title" }, "About the job"), facts(job), h("p", { class: "pre", style: "margin-top:1rem" }, job.description)),
       ),
     ),
@@ -139,10 +156,18 @@ function jobInput(job, changes) {
 }
 
 async function candidateView(ctx, job) {
-  const applyBox = h("section", { class: "card", "aria-labelledby": "apply-title" });
+  // Its heading from the start: a section named by a heading that is not there yet is no region.
+  const applyBox = h("section", { class: "card", "aria-labelledby": "apply-title" }, h("h2", { id: "apply-title" }, "Apply"), loading());
+  // Apply stays one press away however long the description is (on a phone the form comes
+  // after all of it): shown once the form is there.
+  const toForm = h("button", { type: "button", class: "primary", hidden: true }, "Apply for this job");
+  toForm.addEventListener("click", () => {
+    applyBox.scrollIntoView({ block: "start" });
+    applyBox.querySelector("textarea, input, button")?.focus({ preventScroll: true });
+  });
   clear(
     ctx.main,
-    pageHead(job.title, { back: ["#/jobs", "Open jobs"], sub: [JOB_TYPES[job.job_type], job.location, job.remote ? "Remote possible" : null].filter(Boolean).join(" · ") }),
+    pageHead(job.title, { back: ["#/jobs", "Open jobs"], sub: [job.company_name, JOB_TYPES[job.job_type], job.location, job.remote ? "Remote possible" : null].filter(Boolean).join(" · "), actions: [toForm] }),
     h(
       "div",
       { class: "grid-2" },
@@ -155,7 +180,7 @@ async function candidateView(ctx, job) {
           { class: "card", "aria-labelledby": "how-title" },
           h("h2", { id: "how-title" }, "The interview"),
           h("p", {}, "If the recruiter invites you, you take a live interview in your browser with an AI interviewer: one question at a time, a timer for each answer, and your camera on if you have one."),
-          planSummary(job.interview_plan, { full: false }),
+          interviewSummary(job.interview),
         ),
       ),
       applyBox,
@@ -183,12 +208,19 @@ async function candidateView(ctx, job) {
     return;
   }
   applyForm(ctx, job, applyBox);
+  toForm.hidden = false;
 }
 
 function applyForm(ctx, job, box) {
-  const letter = h("textarea", { name: "cover_letter", rows: 9, maxlength: MAX_COVER });
-  const counter = h("span", { class: "hint", "aria-live": "off" }, `0 / ${MAX_COVER}`);
-  letter.addEventListener("input", () => (counter.textContent = `${letter.value.length} / ${MAX_COVER}`));
+  // The letter is kept as a draft in this tab until it is sent (a reload must not wipe it).
+  const kept = draft(`cover.${job.id}`);
+  const letter = h("textarea", { name: "cover_letter", rows: 9, maxlength: MAX_COVER }, kept.load() || "");
+  const counter = h("span", { class: "hint", "aria-live": "off" }, `${letter.value.length} / ${MAX_COVER}`);
+  letter.addEventListener("input", () => {
+    counter.textContent = `${letter.value.length} / ${MAX_COVER}`;
+    if (letter.value.trim()) kept.save(letter.value);
+    else kept.drop();
+  });
   const resume = h("input", { type: "file", name: "resume", accept: "application/pdf,.pdf" });
   const letterField = field("Cover letter", letter, { hint: "Why this role, and what you would bring. Optional." });
   letterField.append(counter);
@@ -196,6 +228,12 @@ function applyForm(ctx, job, box) {
   const status = h("div", { "aria-live": "polite" });
   const submit = h("button", { type: "submit", class: "primary" }, "Send application");
   const form = h("form", { novalidate: true }, status, letterField, resumeField, h("div", { class: "actions" }, submit));
+  let sent = false;
+  const release = guardLeaving(ctx, {
+    isDirty: () => !sent && (Boolean(letter.value.trim()) || resume.files.length > 0),
+    title: "Leave without sending?",
+    message: "Your application is not sent yet. The cover letter is kept as a draft in this tab; a chosen résumé is not.",
+  });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clear(status);
@@ -217,6 +255,9 @@ function applyForm(ctx, job, box) {
     await busy(submit, async () => {
       try {
         await api.upload(`/jobs/${job.id}/applications`, data);
+        sent = true;
+        kept.drop();
+        release();
         if (!ctx.alive()) return;
         clear(
           box,

@@ -2,15 +2,40 @@
 // questions and the rubric (criteria and weights). POST /jobs, PUT /jobs/{id}.
 
 import { ApiError, api } from "../api.js";
-import { busy, clear, field, h, nextId } from "../dom.js";
-import { JOB_TYPES } from "../format.js";
-import { errorBox, navigate, pageHead } from "./common.js";
+import { busy, clear, field, h, nextId, requiredNote } from "../dom.js";
+import { showProblems } from "../errors.js";
+import { JOB_TYPES, formatDateTime } from "../format.js";
+import { draft, guardLeaving } from "../leave.js";
+import { check, requiredPaths, schemaNamed } from "../schema.js";
+import { errorBox, pageHead } from "./common.js";
+
+// The rules across fields (the server's FieldProblem), said plainly at the field they name.
+const RULES = {
+  salary_currency: "Give the salary's currency, three letters such as EUR or USD.",
+  salary_max: "The top of the salary range cannot be below its start.",
+  "interview_plan.custom_questions": "There are more custom questions than main questions: raise Main questions or remove one.",
+  "interview_plan.rubric": "Two criteria have the same name: give each its own.",
+};
+
+/** The rules a schema cannot say, checked the same way as the server's JobInput does. */
+function crossFieldProblems(body) {
+  const problems = [];
+  const at = (path) => problems.push({ loc: ["body", ...path.split(".")], type: "value_error" });
+  if (body.salary_min !== null && body.salary_max !== null && body.salary_min > body.salary_max) at("salary_max");
+  if ((body.salary_min !== null || body.salary_max !== null) && body.salary_currency === null) at("salary_currency");
+  const plan = body.interview_plan;
+  if (Number.isInteger(plan.question_count) && plan.custom_questions.length > plan.question_count) at("interview_plan.custom_questions");
+  const names = plan.rubric.map((c) => c.name.trim().toLowerCase());
+  if (new Set(names).size !== names.length) at("interview_plan.rubric");
+  return problems;
+}
 
 const DEFAULT_PLAN = {
   question_count: 5,
   follow_ups_per_question: 1,
   answer_time_limit_s: 180,
   total_time_limit_min: 30,
+  answer_mode: "text",
   custom_questions: [],
   rubric: [
     { name: "Technical depth", description: "Knows the tools and trade-offs of the role's required skills.", weight: 0.4 },
@@ -20,7 +45,7 @@ const DEFAULT_PLAN = {
 };
 
 export async function create(ctx) {
-  render(ctx, null);
+  render(ctx, null, await schemaNamed("JobInput"));
 }
 
 export async function edit(ctx) {
@@ -30,51 +55,57 @@ export async function edit(ctx) {
     clear(ctx.main, h("h1", {}, "Not your job"), h("p", {}, "Only the recruiter who posted this job may edit it."));
     return;
   }
-  render(ctx, job);
+  render(ctx, job, await schemaNamed("JobInput"));
 }
 
 function numberInput(name, value, min, max) {
-  return h("input", { type: "number", name, value: String(value), min, max, step: 1, required: true, inputmode: "numeric" });
+  return h("input", { type: "number", name, value: value === null || value === undefined ? "" : String(value), min, max, step: 1, required: true, inputmode: "numeric" });
 }
 
-function render(ctx, job) {
-  const plan = job ? job.interview_plan : structuredClone(DEFAULT_PLAN);
+function render(ctx, job, schema) {
+  // A draft of this very form (a reload, Back or a link took the page away) wins over the
+  // stored job; it goes once the job is saved, or when the recruiter discards it.
+  const kept = draft(job ? `job.${job.id}` : "job.new");
+  const saved = kept.load();
+  const source = saved ? saved.body : job;
+  const plan = source ? source.interview_plan : structuredClone(DEFAULT_PLAN);
+  job = job || null;
   const f = {};
   const input = (key, label, control, opts) => (f[key] = field(label, control, opts));
 
-  input("title", "Job title", h("input", { type: "text", name: "title", value: job?.title || "", required: true, maxlength: 200 }));
+  input("title", "Job title", h("input", { type: "text", name: "title", value: source?.title || "", required: true, maxlength: 200, autocomplete: "off" }));
   input(
     "description",
     "Description",
-    h("textarea", { name: "description", rows: 8, required: true, maxlength: 20000 }, job?.description || ""),
+    h("textarea", { name: "description", rows: 8, required: true, maxlength: 20000 }, source?.description || ""),
     { hint: "What the role is, the team, what the person will do. The interviewer draws questions from it." },
   );
   input(
     "job_type",
     "Job type",
-    h("select", { name: "job_type" }, Object.entries(JOB_TYPES).map(([v, t]) => h("option", { value: v, selected: (job?.job_type || "full_time") === v }, t))),
+    h("select", { name: "job_type" }, Object.entries(JOB_TYPES).map(([v, t]) => h("option", { value: v, selected: (source?.job_type || "full_time") === v }, t))),
   );
-  input("location", "Location", h("input", { type: "text", name: "location", value: job?.location || "", maxlength: 200 }), { hint: "City or region; leave empty for none." });
-  const remote = h("input", { type: "checkbox", name: "remote", checked: job ? job.remote : false, id: nextId("remote") });
-  input("salary_min", "Salary from", h("input", { type: "number", name: "salary_min", min: 0, step: 1000, value: job?.salary_min ?? "" }));
-  input("salary_max", "Salary to", h("input", { type: "number", name: "salary_max", min: 0, step: 1000, value: job?.salary_max ?? "" }));
+  input("location", "Location", h("input", { type: "text", name: "location", value: source?.location || "", maxlength: 200 }), { hint: "City or region; leave empty for none." });
+  const remote = h("input", { type: "checkbox", name: "remote", checked: source ? source.remote : false, id: nextId("remote") });
+  input("salary_min", "Salary from", h("input", { type: "number", name: "salary_min", min: 0, step: 1000, value: source?.salary_min ?? "" }));
+  input("salary_max", "Salary to", h("input", { type: "number", name: "salary_max", min: 0, step: 1000, value: source?.salary_max ?? "" }));
   input(
     "salary_currency",
     "Currency",
-    h("input", { type: "text", name: "salary_currency", value: job?.salary_currency || "", maxlength: 3, autocapitalize: "characters" }),
+    h("input", { type: "text", name: "salary_currency", value: source?.salary_currency || "", maxlength: 3, autocapitalize: "characters", dataset: { format: "Use three capital letters, such as EUR or USD." } }),
     { hint: "Three letters, needed with a salary." },
   );
   input(
     "required_skills",
     "Required skills",
-    h("input", { type: "text", name: "required_skills", value: (job?.required_skills || []).join(", ") }),
+    h("input", { type: "text", name: "required_skills", value: (source?.required_skills || []).join(", ") }),
     { hint: "Separated by commas, for example: Python, PostgreSQL, asyncio." },
   );
   const status = h(
     "select",
     { name: "status" },
-    h("option", { value: "open", selected: !job || job.status === "open" }, "Open: candidates can apply"),
-    h("option", { value: "closed", selected: job?.status === "closed" }, "Closed: no new applications"),
+    h("option", { value: "open", selected: !source || source.status === "open" }, "Open: candidates can apply"),
+    h("option", { value: "closed", selected: source?.status === "closed" }, "Closed: no new applications"),
   );
   input("status", "Status", status);
 
@@ -87,6 +118,19 @@ function render(ctx, job) {
   });
   input("interview_plan.total_time_limit_min", "Whole interview (minutes)", numberInput("total_time", plan.total_time_limit_min, 1, 240), {
     hint: "1 to 240.",
+  });
+
+  const answerMode = h(
+    "select",
+    { name: "answer_mode" },
+    [
+      ["text", "Typed: the candidate types each answer"],
+      ["voice", "Spoken: the candidate answers aloud"],
+      ["either", "Either: the candidate chooses, answer by answer"],
+    ].map(([v, t]) => h("option", { value: v, selected: (plan.answer_mode || "text") === v }, t)),
+  );
+  input("interview_plan.answer_mode", "How answers are given", answerMode, {
+    hint: "Spoken answers need a microphone, and a server with speech-to-text; they are transcribed and scored like typed ones.",
   });
 
   // Custom questions: asked word for word, first.
@@ -118,7 +162,7 @@ function render(ctx, job) {
     const n = criterionRows.length + 1;
     const name = h("input", { type: "text", name: "criterion_name", value: c.name, maxlength: 100, required: true });
     const description = h("input", { type: "text", name: "criterion_description", value: c.description, maxlength: 1000 });
-    const weight = h("input", { type: "number", name: "criterion_weight", value: String(c.weight), min: 0.01, max: 100, step: "any", required: true });
+    const weight = h("input", { type: "number", name: "criterion_weight", value: c.weight === null || c.weight === undefined ? "" : String(c.weight), min: 0.01, max: 100, step: "any", required: true });
     const share = h("span", { class: "share", "aria-live": "off" });
     const row = {
       name,
@@ -166,6 +210,7 @@ function render(ctx, job) {
   const form = h(
     "form",
     { novalidate: true, "aria-label": job ? "Edit job" : "New job" },
+    requiredNote(),
     statusBox,
     h(
       "fieldset",
@@ -183,12 +228,12 @@ function render(ctx, job) {
       {},
       h("legend", {}, "Interview plan"),
       h("p", { class: "hint" }, "The AI interviewer asks the main questions one at a time, follows up on thin answers, and keeps the time."),
-      h("div", { class: "form-grid" }, f["interview_plan.question_count"], f["interview_plan.follow_ups_per_question"], f["interview_plan.answer_time_limit_s"], f["interview_plan.total_time_limit_min"]),
-      h("h3", {}, "Custom questions"),
+      h("div", { class: "form-grid" }, f["interview_plan.question_count"], f["interview_plan.follow_ups_per_question"], f["interview_plan.answer_time_limit_s"], f["interview_plan.total_time_limit_min"], f["interview_plan.answer_mode"]),
+      h("h2", { class: "h3" }, "Custom questions"),
       h("p", { class: "hint" }, "Asked word for word, before the interviewer's own questions. They count toward the main questions."),
       questions,
       h("p", {}, h("button", { type: "button", class: "small", onclick: () => addQuestion("", true) }, "Add a custom question")),
-      h("h3", {}, "Rubric"),
+      h("h2", { class: "h3" }, "Rubric"),
       h("p", { class: "hint" }, "Each criterion is scored 1 to 5 with quotes from the answers; the weights set how much each counts."),
       criteria,
       h("p", {}, h("button", { type: "button", class: "small", onclick: () => addCriterion(undefined, true) }, "Add a criterion")),
@@ -217,6 +262,7 @@ function render(ctx, job) {
         follow_ups_per_question: number(f["interview_plan.follow_ups_per_question"].control.value),
         answer_time_limit_s: number(f["interview_plan.answer_time_limit_s"].control.value),
         total_time_limit_min: number(f["interview_plan.total_time_limit_min"].control.value),
+        answer_mode: answerMode.value,
         custom_questions: questionRows.map((r) => r.area.value).filter((t) => t.trim()),
         rubric: criterionRows.map((r) => ({ name: r.name.value, description: r.description.value, weight: number(r.weight.value) })),
       },
@@ -232,34 +278,89 @@ function render(ctx, job) {
     return null;
   }
 
+  function allFields() {
+    return [...Object.values(f), ...questionRows.map((r) => r.wrap), ...criterionRows.flatMap((r) => r.wraps)];
+  }
+
+  // Mark what the schema requires before anything is sent (a criterion's name is required
+  // through its item schema, set where the row is made).
+  for (const path of requiredPaths(schema)) {
+    const wrap = f[path];
+    if (wrap && wrap.control.tagName !== "SELECT") wrap.control.required = true;
+  }
+
+  const initial = JSON.stringify(body());
+  let posted = false;
+  // A restored draft is unsaved work from the start.
+  const isDirty = () => !posted && (Boolean(saved) || JSON.stringify(body()) !== initial);
+  const keep = () => (isDirty() ? kept.save({ body: body(), at: new Date().toISOString() }) : kept.drop());
+  form.addEventListener("input", keep);
+  form.addEventListener("change", keep);
+  form.addEventListener("click", (event) => {
+    // Adding or removing a row changes the job without an input event.
+    if (event.target.closest("button[type=button]")) queueMicrotask(keep);
+  });
+  const release = guardLeaving(ctx, {
+    isDirty,
+    title: "Leave without saving?",
+    message: job ? "Your changes to this job are not saved yet. They are kept as a draft in this tab." : "This job is not posted yet. It is kept as a draft in this tab.",
+  });
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const all = [...Object.values(f), ...questionRows.map((r) => r.wrap), ...criterionRows.flatMap((r) => r.wraps)];
-    for (const wrap of all) wrap.setError(null);
+    for (const wrap of allFields()) wrap.setError(null);
     clear(statusBox);
+    const payload = body();
+    // The server's own rules first, in the browser (its schema, and its rules across fields).
+    const local = [...check(schema, payload, ["body"]), ...crossFieldProblems(payload)];
+    if (local.length) {
+      const shown = showProblems(local, fieldFor, { rules: RULES });
+      if (shown) {
+        statusBox.append(h("p", { class: "notice error", role: "alert" }, `The job was not saved: ${shown === 1 ? "one field needs" : `${shown} fields need`} a change.`));
+        return;
+      }
+    }
     await busy(save, async () => {
       try {
-        const saved = job ? await api.put(`/jobs/${job.id}`, body()) : await api.post("/jobs", body());
+        const saved = job ? await api.put(`/jobs/${job.id}`, payload) : await api.post("/jobs", payload);
         if (!ctx.alive()) return;
-        navigate(`#/jobs/${saved.id}`);
+        posted = true;
+        kept.drop();
+        release();
+        // The form is done with: Back must not bring it back empty, inviting a second job.
+        location.replace(`#/jobs/${saved.id}`);
       } catch (error) {
         if (!ctx.alive()) return;
         clear(statusBox, errorBox(error, { title: "The job was not saved." }));
-        let first = null;
-        if (error instanceof ApiError) {
-          for (const [path, message] of Object.entries(error.fieldErrors())) {
-            const wrap = fieldFor(path);
-            if (wrap) {
-              wrap.setError(message);
-              first = first || wrap;
-            }
-          }
+        const shown = error instanceof ApiError && error.status === 422 ? showProblems(error.details || [], fieldFor, { rules: RULES }) : 0;
+        if (!shown) {
+          statusBox.firstChild.focus();
+          statusBox.scrollIntoView({ block: "center" });
         }
-        (first ? first.control : statusBox.firstChild)?.focus?.();
-        if (!first) statusBox.scrollIntoView({ block: "center" });
       }
     });
   });
+
+  const restored = saved
+    ? h(
+        "div",
+        { class: "notice", role: "status" },
+        `Your unsaved draft from ${formatDateTime(saved.at)} is back. `,
+        h(
+          "button",
+          {
+            type: "button",
+            class: "small",
+            onclick: () => {
+              kept.drop();
+              release();
+              render(ctx, job, schema);
+            },
+          },
+          "Discard the draft",
+        ),
+      )
+    : null;
 
   clear(
     ctx.main,
@@ -267,6 +368,7 @@ function render(ctx, job) {
       back: job ? [`#/jobs/${job.id}`, job.title] : ["#/jobs", "Your jobs"],
       sub: job ? "Changes apply to interviews scheduled from now on." : "Describe the role and how its interviews run.",
     }),
+    restored,
     h("div", { class: "card" }, form),
   );
 }

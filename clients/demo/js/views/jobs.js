@@ -105,6 +105,8 @@ export async function list(ctx) {
       page = await api.get("/jobs", { ...p, limit: 20, cursor });
     } catch (error) {
       if (!ctx.alive()) return;
+      // A count from before would stand next to the error as if it were true now.
+      summary.textContent = "";
       clear(results, errorBox(error, { retry: () => load() }));
       results.removeAttribute("aria-busy");
       return;
@@ -169,6 +171,7 @@ export function jobCard(job, recruiter) {
       h(
         "p",
         { class: "meta" },
+        job.company_name ? h("span", { class: "company" }, job.company_name) : null,
         h("span", {}, JOB_TYPES[job.job_type]),
         h("span", {}, [job.location, job.remote ? "Remote" : null].filter(Boolean).join(" · ") || "Location not given"),
         pay ? h("span", {}, pay) : null,

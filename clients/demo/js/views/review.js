@@ -1,11 +1,20 @@
 // Review of an interview: the event log as one timeline (questions and answers with times,
 // snapshots, proctoring signals, connection drops) beside the evaluation, where each
-// criterion's quoted evidence links to the answer it quotes.
+// criterion's quoted evidence links to the answer it quotes (and, for a timed spoken answer,
+// plays it from the second the quote was said). A timed spoken answer reads sentence by
+// sentence, each sentence playing the answer's audio from where it was said. Every version of
+// the evaluation can be shown, compared with another (scores, weights, criteria added or
+// removed, what produced each), and the recruiter can re-score against the job's current
+// rubric.
 
 import { api } from "../api.js";
+import { Backoff, retryAfterOf } from "../backoff.js";
 import { clear, h } from "../dom.js";
-import { END_REASONS, INTERVIEW_STATE, RECOMMENDATION, SIGNALS, elapsed, formatDateTime, formatTime, label, plural, span } from "../format.js";
+import { DISCONNECT_CAUSES, END_REASONS, GAPS, INTERVIEW_STATE, RECOMMENDATION, SIGNALS, clock, duration, elapsed, formatDateTime, formatTime, label, plural, span, tone } from "../format.js";
+import { recordingPlayer } from "../recording.js";
+import { describeMediaEvent } from "../rtc.js";
 import { pageHead, pill } from "./common.js";
+import { decisionCard } from "./decision.js";
 
 export async function show(ctx) {
   const id = ctx.params.id;
@@ -16,7 +25,12 @@ export async function show(ctx) {
   const running = ["scheduled", "in_progress"].includes(interview.state);
 
   const timeline = buildTimeline(events, urls, start, id, running);
+  // The recording, when there is one: plays on the interview's clock; each question seeks to it.
+  const recording = recordingPlayer(artifacts.items, { interviewId: id, turns: timeline.turns, start });
   const evaluation = interview.evaluation;
+  // Versions are the recruiter's: anyone else (and an interview never scored) has none.
+  const versions = evaluation ? await api.get(`/interviews/${id}/evaluations`).then((r) => r.items, () => []) : [];
+  if (!ctx.alive()) return;
   const duration = interview.started_at && interview.ended_at ? span((Date.parse(interview.ended_at) - Date.parse(interview.started_at)) / 1000) : null;
 
   clear(
@@ -35,16 +49,18 @@ export async function show(ctx) {
     }),
     running ? h("div", { class: "notice" }, "This interview is still running; the timeline shows it so far.") : null,
     interview.state_reason && !running ? h("p", { class: "muted" }, label(END_REASONS, interview.state_reason)) : null,
+    running ? null : decisionCard(interview),
     h(
       "div",
-      { class: "grid-2" },
+      { class: "grid-2 review" },
       h(
         "section",
         { class: "card", "aria-labelledby": "timeline-title" },
         h("h2", { id: "timeline-title" }, "Timeline"),
+        recording?.el,
         events.length ? timeline.el : h("p", { class: "muted" }, "Nothing happened in this interview yet."),
       ),
-      h("section", { class: "card sticky", "aria-labelledby": "evaluation-title" }, h("h2", { id: "evaluation-title" }, "Evaluation"), evaluationView(evaluation, interview, timeline)),
+      h("section", { class: "card sticky", "aria-labelledby": "evaluation-title" }, h("h2", { id: "evaluation-title" }, "Evaluation"), versions.length ? versionsView(versions, interview, timeline, ctx, start) : evaluationView(evaluation, interview, timeline, start)),
     ),
   );
 }
@@ -61,14 +77,70 @@ async function allEvents(id) {
   }
 }
 
+/** A spoken answer (docs/protocol.md, section 9): its audio, played from the answer's
+ * recording artifact (a WAV), and whether it could be transcribed. Returns the row and
+ * `playFrom(seconds)` (null without a recording), which seeks the answer's audio and plays. */
+function spokenAnswer(d, url) {
+  const row = h("div", { class: "row spoken-answer" }, h("span", { class: "pill info spoken" }, "Spoken answer"));
+  if (d.transcribed === false) row.append(h("span", { class: "small muted" }, "Could not be transcribed: listen to it."));
+  if (!url) {
+    row.append(h("span", { class: "small muted" }, "The recording is not available."));
+    return { row, playFrom: null, audio: null };
+  }
+  const audio = h("audio", { class: "spoken-audio", preload: "none", src: url });
+  const play = h("button", { type: "button", class: "small", "aria-pressed": "false" }, "Play the spoken answer");
+  const shown = (playing) => {
+    play.textContent = playing ? "Pause the spoken answer" : "Play the spoken answer";
+    play.setAttribute("aria-pressed", String(playing));
+  };
+  audio.addEventListener("play", () => shown(true));
+  audio.addEventListener("pause", () => shown(false));
+  audio.addEventListener("ended", () => shown(false));
+  audio.addEventListener("error", () => {
+    shown(false);
+    play.disabled = true;
+    play.textContent = "The recording could not be played";
+  });
+  play.addEventListener("click", () => (audio.paused ? audio.play().catch(() => shown(false)) : audio.pause()));
+  const seconds = d.duration_s ? h("span", { class: "small muted" }, `${Math.round(d.duration_s)} s`) : null;
+  row.append(play, seconds, audio);
+  // Before its metadata has loaded (preload none) the audio cannot seek yet: it seeks once
+  // it can, and plays from there.
+  const playFrom = (at) => {
+    if (play.disabled) return;
+    const seek = () => (audio.currentTime = Math.min(at, Number.isFinite(audio.duration) ? audio.duration : at));
+    if (audio.readyState >= HTMLMediaElement.HAVE_METADATA) seek();
+    else audio.addEventListener("loadedmetadata", seek, { once: true });
+    if (audio.paused) audio.play().catch(() => shown(false));
+  };
+  return { row, playFrom, audio };
+}
+
+/** Where a spoken answer's sentences were said, as "0:04" (whole seconds, rounded down). */
+const secondOf = (seconds) => clock(Math.floor(seconds));
+
+/** A timed spoken answer's text, sentence by sentence: each sentence a button that plays the
+ * answer from where it was said (`sentences[].start_s`, docs/protocol.md section 9). */
+function sentencesOf(d, playFrom, audio) {
+  const buttons = d.sentences.map((s) => {
+    const button = h("button", { type: "button", class: "link sentence", title: `Play from ${secondOf(s.start_s)}`, dataset: { start: String(s.start_s) } }, s.text);
+    button.addEventListener("click", () => playFrom(s.start_s));
+    return button;
+  });
+  audio.addEventListener("error", () => buttons.forEach((b) => (b.disabled = true)));
+  const p = h("p", { class: "answer-text sentences" });
+  buttons.forEach((b, i) => p.append(...(i ? [" ", b] : [b])));
+  return { p, buttons };
+}
+
 function buildTimeline(events, urls, start, interviewId, running) {
   const el = h("ol", { class: "timeline", "aria-label": "Interview timeline" });
   const turns = new Map(); // question_id -> {li, answerEl, answerText}
   let strip = null;
-  const at = (e) => h("span", { class: "at", title: formatDateTime(e.at) }, elapsed(start, e.at) || formatTime(e.at));
+  const atTime = (e) => h("span", { class: "at", title: formatDateTime(e.at) }, elapsed(start, e.at) || formatTime(e.at));
   const system = (e, kind, text, className = "system") => {
     strip = null;
-    el.append(h("li", { class: className }, at(e), h("div", { class: "body" }, h("div", { class: "kind" }, kind), text)));
+    el.append(h("li", { class: className }, atTime(e), h("div", { class: "body" }, h("div", { class: "kind" }, kind), text)));
   };
   for (const e of events) {
     const d = e.data;
@@ -77,21 +149,27 @@ function buildTimeline(events, urls, start, interviewId, running) {
         strip = null;
         const kind = d.source === "recruiter" ? "Recruiter's question" : d.kind === "follow_up" ? `Follow-up to question ${d.index}` : `Question ${d.index}`;
         const answerSlot = h("div", {}, h("p", { class: "muted small" }, running ? "No answer yet." : "Not answered."));
-        const li = h("li", { class: "turn question", id: `turn-${d.question_id}`, tabindex: "-1", dataset: { questionId: d.question_id } }, at(e), h("div", { class: "body" }, h("div", { class: "kind" }, kind), h("div", { class: "q-text" }, d.text), answerSlot));
-        turns.set(d.question_id, { li, answerSlot, text: null });
+        const li = h("li", { class: "turn question", id: `turn-${d.question_id}`, tabindex: "-1", dataset: { questionId: d.question_id } }, atTime(e), h("div", { class: "body" }, h("div", { class: "kind" }, kind), h("div", { class: "q-text" }, d.text), answerSlot));
+        turns.set(d.question_id, { li, answerSlot, text: null, at: e.at });
         el.append(li);
         break;
       }
       case "answer": {
         strip = null;
         const turn = turns.get(d.question_id);
-        const p = h("p", { class: "answer-text" }, d.text);
+        const spoken = d.source === "voice" ? spokenAnswer(d, urls.get(e.offset)) : null;
+        // A spoken answer timed by its model reads sentence by sentence, each one playable.
+        const timed = spoken?.playFrom && d.sentences?.length ? sentencesOf(d, spoken.playFrom, spoken.audio) : null;
+        const p = timed ? timed.p : h("p", { class: "answer-text" }, d.text);
         const block = h("div", { class: "answer" }, h("div", { class: "kind", style: "margin-top:.5rem" }, `Answer · ${elapsed(start, e.at)}`), p);
+        if (spoken) block.append(spoken.row);
         if (turn) {
           clear(turn.answerSlot, block);
           turn.text = d.text;
           turn.p = p;
-        } else el.append(h("li", { class: "answer" }, at(e), h("div", { class: "body" }, block)));
+          turn.sentences = timed ? timed.buttons : null;
+          turn.playFrom = spoken?.playFrom || null;
+        } else el.append(h("li", { class: "answer" }, atTime(e), h("div", { class: "body" }, block)));
         break;
       }
       case "answer.timeout": {
@@ -106,7 +184,7 @@ function buildTimeline(events, urls, start, interviewId, running) {
         const link = h("a", { href: url || "#", target: "_blank", rel: "noopener", title: `Snapshot at ${formatDateTime(e.at)}` }, img);
         if (!strip) {
           strip = { count: 0, label: h("div", { class: "kind" }), row: h("div", { class: "strip" }), first: e };
-          el.append(h("li", { class: "shots" }, at(e), h("div", { class: "body" }, strip.label, strip.row)));
+          el.append(h("li", { class: "shots" }, atTime(e), h("div", { class: "body" }, strip.label, strip.row)));
         }
         strip.count += 1;
         strip.label.textContent = `Webcam · ${plural(strip.count, "snapshot")}`;
@@ -118,7 +196,7 @@ function buildTimeline(events, urls, start, interviewId, running) {
         break;
       case "connection":
         if (d.role !== "candidate") break;
-        if (d.status === "disconnected") system(e, "Connection", "The candidate's connection dropped.", "signal");
+        if (d.status === "disconnected") system(e, "Connection", label(DISCONNECT_CAUSES, d.cause || "network_drop"), d.cause === "network_drop" || !d.cause ? "signal" : "system");
         else if (d.status === "replaced") system(e, "Connection", "The candidate continued in another window.");
         else system(e, "Connection", d.resumed ? "The candidate reconnected." : "The candidate joined.");
         break;
@@ -139,6 +217,11 @@ function buildTimeline(events, urls, start, interviewId, running) {
       case "interviewer.error":
         system(e, "Interviewer", `The interviewer failed: ${d.message}`, "signal");
         break;
+      case "media": {
+        const said = describeMediaEvent(d);
+        if (said) system(e, "Media", said[0], said[1] ? "signal" : "system");
+        break;
+      }
       default:
         break;
     }
@@ -146,41 +229,201 @@ function buildTimeline(events, urls, start, interviewId, running) {
   return { el, turns };
 }
 
+// Signed URLs last five minutes; a page open longer fetches fresh ones when an image fails,
+// at most once every 10 s, and after a failed fetch not before the app's backoff says.
+const URL_REFRESH_MS = 10000;
+const urlBackoff = new Backoff({ baseMs: URL_REFRESH_MS, capMs: 120000 });
 let refreshing = null;
 function refreshUrls(interviewId, el) {
-  // Signed URLs last five minutes; a page open longer fetches fresh ones once.
   refreshing ||= api
     .get(`/interviews/${interviewId}/artifacts`)
-    .then(({ items }) => {
-      const urls = new Map(items.map((a) => [String(a.event_offset), a.url]));
-      for (const img of el.querySelectorAll("img[data-offset]")) {
-        const url = urls.get(img.dataset.offset);
-        if (url && img.src !== url) {
-          img.src = url;
-          img.parentElement.href = url;
+    .then(
+      ({ items }) => {
+        const urls = new Map(items.map((a) => [String(a.event_offset), a.url]));
+        for (const img of el.querySelectorAll("img[data-offset]")) {
+          const url = urls.get(img.dataset.offset);
+          if (url && img.src !== url) {
+            img.src = url;
+            img.parentElement.href = url;
+          }
         }
-      }
-    })
-    .catch(() => {})
-    .finally(() => setTimeout(() => (refreshing = null), 10000));
+        urlBackoff.reset();
+        return URL_REFRESH_MS;
+      },
+      (error) => Math.max(URL_REFRESH_MS, urlBackoff.next(retryAfterOf(error))),
+    )
+    .then((wait) => setTimeout(() => (refreshing = null), wait));
 }
 
 function showEvidence(timeline, evidence, button) {
   const turn = timeline.turns.get(evidence.question_id);
   if (!turn) return;
   for (const old of timeline.el.querySelectorAll("li.highlight")) old.classList.remove("highlight");
-  for (const other of timeline.turns.values()) if (other.p && other.p.querySelector("mark")) other.p.textContent = other.text;
-  if (turn.p && turn.text) {
-    const i = turn.text.indexOf(evidence.quote);
-    if (i >= 0) clear(turn.p, turn.text.slice(0, i), h("mark", {}, evidence.quote), turn.text.slice(i + evidence.quote.length));
+  for (const other of timeline.turns.values()) {
+    if (other.sentences) other.sentences.forEach((b) => b.classList.remove("quoted"));
+    else if (other.p && other.p.querySelector("mark")) other.p.textContent = other.text;
   }
+  const i = turn.text ? turn.text.indexOf(evidence.quote) : -1;
+  if (turn.sentences && i >= 0) {
+    // Sentence by sentence: mark those the quote runs over (found in the text in order).
+    let from = 0;
+    for (const b of turn.sentences) {
+      const begins = turn.text.indexOf(b.textContent, from);
+      if (begins < 0) continue;
+      from = begins + b.textContent.length;
+      if (begins < i + evidence.quote.length && from > i) b.classList.add("quoted");
+    }
+  } else if (turn.p && i >= 0) clear(turn.p, turn.text.slice(0, i), h("mark", {}, evidence.quote), turn.text.slice(i + evidence.quote.length));
   turn.li.classList.add("highlight");
   turn.li.scrollIntoView({ behavior: matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth", block: "center" });
   turn.li.focus({ preventScroll: true });
   turn.li.dataset.from = button.id;
+  // Shift+Tab from the quoted answer goes back to the quote, not to the top of the page.
+  if (!turn.li.dataset.backToQuote) {
+    turn.li.dataset.backToQuote = "1";
+    turn.li.addEventListener("keydown", (event) => {
+      const from = document.getElementById(turn.li.dataset.from || "");
+      if (event.key === "Tab" && event.shiftKey && document.activeElement === turn.li && from) {
+        event.preventDefault();
+        from.focus();
+      }
+    });
+  }
 }
 
-function evaluationView(evaluation, interview, timeline) {
+/** The proctoring summary: the camera, the signals, the time away, and every gap with why. */
+function proctoringView(p, start) {
+  const counts = Object.entries(p.counts || {}).filter(([s]) => !["tab_visible", "window_focus"].includes(s));
+  const gaps = p.gaps || [];
+  const away =
+    p.times_away || p.total_time_away_s
+      ? `Away ${p.times_away ? `${plural(p.times_away, "time")}, ` : ""}${duration(p.total_time_away_s)} in all, longest ${duration(p.longest_time_away_s)}.`
+      : "Never away from the interview.";
+  const when = (iso) => h("time", { datetime: iso, title: formatDateTime(iso) }, elapsed(start, iso) || formatTime(iso));
+  return h(
+    "div",
+    { class: "criterion proctoring" },
+    h("h3", {}, "Proctoring"),
+    h(
+      "ul",
+      { class: "plain small" },
+      h("li", {}, p.camera_available === false ? "Camera unavailable during the interview." : "Camera available."),
+      counts.length ? counts.map(([s, n]) => h("li", {}, `${label(SIGNALS, s)}: ${n}`)) : h("li", {}, "No signal of leaving the interview."),
+      h("li", { class: "away" }, away),
+      p.disconnections ? h("li", {}, `Disconnected ${plural(p.disconnections, "time")} (reloads and network drops), ${duration(p.total_disconnected_s)} in all.`) : null,
+    ),
+    gaps.length
+      ? h(
+          "ol",
+          { class: "gaps small", "aria-label": "Gaps in the candidate's presence" },
+          gaps.map((g) =>
+            h(
+              "li",
+              { dataset: { gap: g.kind } },
+              h("strong", {}, label(GAPS, g.kind)),
+              " ",
+              when(g.start),
+              "–",
+              when(g.end),
+              ` · ${duration(g.duration_s)} · `,
+              h("span", { class: "muted" }, tone(GAPS, g.kind)),
+            ),
+          ),
+        )
+      : null,
+  );
+}
+
+const REASONS = { interview_completed: "when the interview ended", rescored: "re-scored" };
+
+function versionLabel(v) {
+  return `v${v.version} · ${REASONS[v.reason] || v.reason} ${formatDateTime(v.created_at)} · ${v.evaluation.overall_score.toFixed(1)}`;
+}
+
+/** Which version is shown, which one it is compared with, and re-scoring. */
+function versionsView(versions, interview, timeline, ctx, start) {
+  const options = (first) => versions.map((v) => h("option", { value: String(v.version), selected: v.version === first }, versionLabel(v)));
+  const pick = h("select", { id: "evaluation-version" }, options(versions[0].version));
+  const against = h("select", { id: "evaluation-compare" }, h("option", { value: "" }, "Nothing"), options(null));
+  const diff = h("div", { class: "version-diff", "aria-live": "polite" });
+  const shown = h("div", {});
+  const find = (select) => versions.find((v) => String(v.version) === select.value);
+  const render = () => {
+    const version = find(pick);
+    const other = find(against);
+    clear(diff, other && other !== version ? diffView(other, version) : null);
+    clear(shown, evaluationView(version.evaluation, interview, timeline, start));
+  };
+  pick.addEventListener("change", render);
+  against.addEventListener("change", render);
+  const rescore = h("button", { type: "button", class: "button small", id: "rescore" }, "Re-score with the current rubric");
+  rescore.addEventListener("click", async () => {
+    rescore.disabled = true;
+    try {
+      await api.post(`/interviews/${interview.id}/evaluations`, {});
+      if (ctx.alive()) await show(ctx);
+    } catch (error) {
+      rescore.disabled = false;
+      clear(diff, h("p", { class: "notice", role: "alert" }, `Could not re-score: ${error.message}`));
+    }
+  });
+  render();
+  return h(
+    "div",
+    {},
+    h(
+      "div",
+      { class: "versions" },
+      h("label", { class: "small" }, `${plural(versions.length, "version")}: show `, pick),
+      h("label", { class: "small" }, " compared with ", against),
+      h("div", { style: "margin-top:.5rem" }, rescore),
+    ),
+    diff,
+    shown,
+  );
+}
+
+/** What changed from version ``a`` to version ``b``: each criterion's score and weight, the
+ * criteria one has and the other not, the overall score and recommendation, and what produced
+ * each (interviewer, model, prompt, rubric, scorer). */
+function diffView(a, b) {
+  const ea = a.evaluation;
+  const eb = b.evaluation;
+  const byName = (e) => new Map(e.criteria.map((c) => [c.name, c]));
+  const ca = byName(ea);
+  const cb = byName(eb);
+  const names = [...new Set([...ca.keys(), ...cb.keys()])];
+  const delta = (x, y) => (y - x > 0 ? `+${(y - x).toFixed(1)}` : (y - x).toFixed(1));
+  const rows = names.map((name) => {
+    const x = ca.get(name);
+    const y = cb.get(name);
+    const change = !x ? "added" : !y ? "removed" : delta(x.score, y.score);
+    const weight = x && y && x.weight !== y.weight ? `weight ${x.weight} → ${y.weight}` : x && y ? "" : `weight ${(x || y).weight}`;
+    return h("tr", { dataset: { criterion: name } }, h("th", { scope: "row" }, name), h("td", {}, x ? String(x.score) : "–"), h("td", {}, y ? String(y.score) : "–"), h("td", {}, change), h("td", { class: "small muted" }, weight));
+  });
+  const produced = ["interviewer", "model", "prompt_version", "rubric_version", "scorer_version"]
+    .filter((key) => a[key] !== b[key])
+    .map((key) => h("li", {}, `${key.replace("_", " ")}: ${a[key] || "–"} → ${b[key] || "–"}`));
+  return h(
+    "div",
+    { class: "criterion" },
+    h("h3", {}, `v${a.version} → v${b.version}`),
+    h(
+      "table",
+      { class: "small", "aria-label": `Scores of version ${a.version} and version ${b.version}` },
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Criterion"), h("th", { scope: "col" }, `v${a.version}`), h("th", { scope: "col" }, `v${b.version}`), h("th", { scope: "col" }, "Change"), h("th", { scope: "col" }, ""))),
+      h(
+        "tbody",
+        {},
+        rows,
+        h("tr", { dataset: { criterion: "overall" } }, h("th", { scope: "row" }, "Overall"), h("td", {}, ea.overall_score.toFixed(2)), h("td", {}, eb.overall_score.toFixed(2)), h("td", {}, delta(ea.overall_score, eb.overall_score)), h("td", { class: "small muted" }, ea.recommendation === eb.recommendation ? "" : `${label(RECOMMENDATION, ea.recommendation)} → ${label(RECOMMENDATION, eb.recommendation)}`)),
+      ),
+    ),
+    produced.length ? h("ul", { class: "plain small", "aria-label": "What produced them" }, produced) : h("p", { class: "small muted" }, "Produced the same way."),
+  );
+}
+
+function evaluationView(evaluation, interview, timeline, start) {
   if (!evaluation) {
     const why = interview.state === "completed" ? "The interview ended without an evaluation." : ["scheduled", "in_progress"].includes(interview.state) ? "The evaluation is written when the interview ends." : "This interview did not finish, so it was not evaluated.";
     return h("p", { class: "muted" }, why);
@@ -188,8 +431,6 @@ function evaluationView(evaluation, interview, timeline) {
   const total = evaluation.criteria.reduce((sum, c) => sum + c.weight, 0) || 1;
   const questionLabel = (qid) => timeline.turns.get(qid)?.li.querySelector(".kind")?.textContent || qid;
   let evidenceIds = 0;
-  const p = evaluation.proctoring || {};
-  const counts = Object.entries(p.counts || {}).filter(([s]) => !["tab_visible", "window_focus"].includes(s));
   return h(
     "div",
     {},
@@ -212,14 +453,21 @@ function evaluationView(evaluation, interview, timeline) {
           h("strong", { "aria-hidden": "true" }, `${c.score}/5`),
         ),
         h("p", { class: "small", style: "margin:.35rem 0 0" }, c.rationale),
+        c.verification && c.verification !== "verified" ? h("p", { class: "small notice" }, c.verification === "rescored" ? "Rescored offline: the model's quotes could not be found in the transcript." : "Some of the model's quotes were not in the transcript and were removed.") : null,
         c.evidence.length
           ? h(
               "ul",
               { class: "evidence", "aria-label": `Evidence for ${c.name}` },
               c.evidence.map((ev) => {
                 evidenceIds += 1;
-                const button = h("button", { type: "button", class: "link", id: `evidence-${evidenceIds}`, "aria-controls": `turn-${ev.question_id}` }, `“${ev.quote}” `, h("span", { class: "where" }, `→ ${questionLabel(ev.question_id)}`));
-                button.addEventListener("click", () => showEvidence(timeline, ev, button));
+                // A quote of a timed spoken answer also plays the answer from where it was said.
+                const playFrom = typeof ev.start_s === "number" ? timeline.turns.get(ev.question_id)?.playFrom : null;
+                const where = `→ ${questionLabel(ev.question_id)}${playFrom ? `, plays from ${secondOf(ev.start_s)}` : ""}`;
+                const button = h("button", { type: "button", class: "link", id: `evidence-${evidenceIds}`, "aria-controls": `turn-${ev.question_id}`, dataset: playFrom ? { start: String(ev.start_s) } : {} }, `“${ev.quote}” `, h("span", { class: "where" }, where));
+                button.addEventListener("click", () => {
+                  showEvidence(timeline, ev, button);
+                  if (playFrom) playFrom(ev.start_s);
+                });
                 return h("li", {}, button);
               }),
             )
@@ -228,18 +476,7 @@ function evaluationView(evaluation, interview, timeline) {
     ),
     evaluation.strengths.length ? h("div", { class: "criterion" }, h("h3", {}, "Strengths"), h("ul", { class: "plain" }, evaluation.strengths.map((s) => h("li", {}, s)))) : null,
     evaluation.concerns.length ? h("div", { class: "criterion" }, h("h3", {}, "Concerns"), h("ul", { class: "plain" }, evaluation.concerns.map((s) => h("li", {}, s)))) : null,
-    h(
-      "div",
-      { class: "criterion" },
-      h("h3", {}, "Proctoring"),
-      h(
-        "ul",
-        { class: "plain small" },
-        h("li", {}, p.camera_available === false ? "Camera unavailable during the interview." : "Camera available."),
-        counts.length ? counts.map(([s, n]) => h("li", {}, `${label(SIGNALS, s)}: ${n}`)) : h("li", {}, "No signal of leaving the interview."),
-        p.total_time_away_s ? h("li", {}, `Away ${Math.round(p.total_time_away_s)} s in all, longest ${Math.round(p.longest_time_away_s)} s.`) : null,
-      ),
-    ),
-    h("p", { class: "small muted", style: "margin-top:1rem" }, `Scored by the ${evaluation.interviewer} interviewer (${evaluation.model}), prompt ${evaluation.prompt_version}, rubric ${evaluation.rubric_version}.`),
+    proctoringView(evaluation.proctoring || {}, start),
+    h("p", { class: "small muted", style: "margin-top:1rem" }, `Scored by the ${evaluation.interviewer} interviewer (${evaluation.model}), prompt ${evaluation.prompt_version}, rubric ${evaluation.rubric_version}${evaluation.scorer_version ? `, scorer ${evaluation.scorer_version}` : ""}.`),
   );
 }

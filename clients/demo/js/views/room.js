@@ -4,10 +4,14 @@
 // reconnecting by itself — and a clear end screen.
 
 import { api } from "../api.js";
+import { Backoff, retryAfterOf } from "../backoff.js";
 import { clear, confirmDialog, h, toast } from "../dom.js";
 import { clock, plural } from "../format.js";
+import { guardLeaving } from "../leave.js";
+import { CandidateMedia, MicLevel, captureCameraAndMic, deviceState, trackLevel } from "../rtc.js";
 import { InterviewSocket } from "../socket.js";
 import { errorBox, pageHead } from "./common.js";
+import { windowLine, windowState } from "./schedule_window.js";
 
 const ENDED = ["completed", "abandoned", "expired"];
 const SNAPSHOT_WIDTH = 480;
@@ -30,11 +34,22 @@ export async function show(ctx) {
     endScreen(ctx, interview, interview.state_reason);
     return;
   }
+  if (interview.state === "scheduled" && windowState(interview) !== "open") {
+    // The server refuses a ticket outside the window (409 interview_not_open): say when.
+    const early = windowState(interview) === "not_yet";
+    clear(
+      ctx.main,
+      pageHead(early ? "This interview is not open yet" : "This interview's window has closed", { back: ["#/interviews", "Your interviews"] }),
+      h("p", {}, windowLine(interview)),
+      h("p", { class: "muted" }, early ? "Come back when it opens; nothing starts until you enter the room." : "Ask the recruiter for another interview."),
+    );
+    return;
+  }
   let job = null;
   try {
     job = await api.get(`/jobs/${interview.job_id}`);
   } catch {
-    // The plan only makes the page more informative; the interview runs without it.
+    // The interview's outline only makes the page more informative; the interview runs without it.
   }
   if (!ctx.alive()) return;
   const camera = new Camera();
@@ -52,6 +67,8 @@ class Camera {
     this.problem = null;
     this.canvas = document.createElement("canvas");
     this.onLost = null;
+    this.onChange = null; // a track muted or unmuted (rtc.js shows the state)
+    this.level = new MicLevel();
   }
 
   get available() {
@@ -66,7 +83,7 @@ class Camera {
       return false;
     }
     try {
-      this.stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+      this.stream = await captureCameraAndMic(); // the microphone too, for WebRTC (rtc.js)
     } catch (error) {
       this.problem =
         error.name === "NotAllowedError" || error.name === "SecurityError"
@@ -85,6 +102,12 @@ class Camera {
         this.onLost?.();
       });
     }
+    for (const track of this.stream.getTracks()) {
+      if (track.kind === "audio") track.addEventListener("ended", () => this.onLost?.());
+      track.addEventListener("mute", () => this.onChange?.());
+      track.addEventListener("unmute", () => this.onChange?.());
+    }
+    this.level.attach(this.stream);
     await new Promise((resolve) => {
       if (this.video.readyState >= 1) resolve();
       else this.video.addEventListener("loadedmetadata", resolve, { once: true });
@@ -97,6 +120,7 @@ class Camera {
   stop() {
     if (this.stream) for (const track of this.stream.getTracks()) track.stop();
     this.stream = null;
+    this.level.detach();
     this.video.srcObject = null;
   }
 
@@ -116,7 +140,7 @@ class Camera {
 // --- before the interview: what to expect, and the camera check ------------------------------------
 
 function checkScreen(ctx, interview, job, camera) {
-  const plan = job?.interview_plan;
+  const outline = job?.interview; // JobListing.interview: the candidate never gets the plan itself
   const resuming = interview.state === "in_progress";
   const cameraStatus = h("p", { role: "status", class: "small" }, "Checking your camera…");
   const retry = h("button", { type: "button", class: "small", hidden: true }, "Try the camera again");
@@ -131,7 +155,9 @@ function checkScreen(ctx, interview, job, camera) {
     const ok = await camera.start();
     if (!ctx.alive()) return;
     if (ok) {
-      cameraStatus.textContent = "Your camera works. The recruiter sees a still picture from it every few seconds; no sound is recorded.";
+      cameraStatus.textContent = camera.stream.getAudioTracks().length
+        ? "Your camera works, and so does your microphone (the meter moves when you speak). The recruiter may watch and hear you live, and the interview may be recorded; at the least they see a still picture from the camera every few seconds."
+        : "Your camera works; no microphone was found, so no sound is sent. The recruiter sees a still picture from the camera every few seconds.";
       cameraStatus.className = "small notice ok";
     } else {
       clear(frame, h("div", { class: "placeholder" }, "No camera"));
@@ -155,7 +181,7 @@ function checkScreen(ctx, interview, job, camera) {
     }),
     h(
       "div",
-      { class: "grid-2" },
+      { class: "grid-2 check-screen" },
       h(
         "section",
         { class: "card", "aria-labelledby": "expect-title" },
@@ -163,17 +189,19 @@ function checkScreen(ctx, interview, job, camera) {
         h(
           "ul",
           { class: "plain stack" },
-          plan
-            ? h("li", {}, `${plural(plan.question_count, "main question")}, one at a time, ${clock(plan.answer_time_limit_s)} for each answer and ${plan.total_time_limit_min} minutes in all. The interviewer may follow up on an answer.`)
+          outline
+            ? h("li", {}, `${plural(outline.question_count, "main question")}, one at a time, ${clock(outline.answer_time_limit_s)} for each answer and ${outline.total_time_limit_min} minutes in all. The interviewer may follow up on an answer.`)
             : h("li", {}, "Questions come one at a time, each with its own time limit."),
-          h("li", {}, "Type your answer in the box. ", h("kbd", {}, "Enter"), " sends it; ", h("kbd", {}, "Shift"), " + ", h("kbd", {}, "Enter"), " starts a new line."),
+          outline?.answer_mode === "voice"
+            ? h("li", {}, "Answer aloud: each question is spoken and shown, then the microphone listens. A pause of a second or so ends your answer, or press \u201cI'm done\u201d.")
+            : h("li", {}, outline?.answer_mode === "either" ? "Answer aloud, or type your answer in the box. " : "Type your answer in the box. ", h("kbd", {}, "Enter"), " sends it; ", h("kbd", {}, "Shift"), " + ", h("kbd", {}, "Enter"), " starts a new line."),
           h("li", {}, "Stay on this tab: leaving it, switching windows and pasting text are noted for the recruiter."),
           h("li", {}, "If your connection drops, stay on this page: the interview reconnects by itself and continues where it was. Answers you sent are kept."),
           h("li", {}, "The interview starts when you press the button, and ends after the last question."),
         ),
         h("div", { class: "actions", style: "margin-top:1rem" }, start),
       ),
-      h("section", { class: "card", "aria-labelledby": "camera-title" }, h("h2", { id: "camera-title" }, "Camera check"), frame, h("div", { style: "margin-top:.75rem" }, cameraStatus, retry)),
+      h("section", { class: "card", "aria-labelledby": "camera-title" }, h("h2", { id: "camera-title" }, "Camera check"), frame, camera.level.el, h("div", { style: "margin-top:.75rem" }, cameraStatus, retry)),
     ),
   );
   check();
@@ -183,14 +211,19 @@ function checkScreen(ctx, interview, job, camera) {
 
 function liveRoom(ctx, interview, job, camera) {
   const id = interview.id;
-  const plan = job?.interview_plan;
+  const outline = job?.interview;
   const socket = new InterviewSocket(id, "candidate");
+  // Live media when the server and the browser can (rtc.js); snapshots below otherwise. A
+  // spoken interview also hears the questions on the server's audio track (section 9).
+  const spoken = outline ? outline.answer_mode !== "text" : true;
+  const voice = new QuestionVoice();
+  const media = new CandidateMedia(socket, camera, { onState: () => updateCameraNote(), receiveVoice: spoken, onVoice: (track) => voice.attach(track) });
   const state = { question: null, streamingId: null, startedAt: interview.started_at, ended: false, snapshots: 0, answered: new Set() };
   let snapshotTimer = null;
 
   // Pieces of the page.
   const connection = h("span", { class: "pill warn", role: "status" }, "Connecting…");
-  const totalLeft = h("span", { class: "pill" }, "");
+  const totalLeft = h("span", { class: "pill", hidden: true }, "");
   const banner = h("div", { "aria-live": "polite" });
   const meta = h("div", { class: "question-meta" });
   const questionText = h("p", { class: "question-text", id: "question-text" }, "");
@@ -202,8 +235,8 @@ function liveRoom(ctx, interview, job, camera) {
   const send = h("button", { type: "submit", class: "primary", disabled: true }, "Send answer");
   const answerStatus = h("span", { id: "answer-status", class: "small muted", role: "status" }, "Waiting for the first question…");
   const answers = h("ol", { class: "turns", "aria-label": "Your answers" });
-  const answersCard = h("section", { class: "card", hidden: true, "aria-labelledby": "answers-title" }, h("h2", { id: "answers-title" }, "Your answers"), answers);
-  const cameraNote = h("p", { class: "small muted", role: "status", style: "margin:.5rem 0 0" }, "");
+  const answersCard = h("section", { class: "card answers-card", hidden: true, "aria-labelledby": "answers-title" }, h("h2", { id: "answers-title" }, "Your answers"), answers);
+  const cameraNote = h("p", { class: "small muted", role: "status", id: "media-status", style: "margin:.5rem 0 0" }, "");
   const fullscreen = h("button", { type: "button", class: "small" }, "Full screen");
   const endButton = h("button", { type: "button", class: "danger small" }, "End the interview");
   const form = h(
@@ -213,6 +246,28 @@ function liveRoom(ctx, interview, job, camera) {
     box,
     h("div", { class: "answer-foot" }, h("span", { id: "answer-hint", class: "hint" }, h("kbd", {}, "Enter"), " sends · ", h("kbd", {}, "Shift"), "+", h("kbd", {}, "Enter"), " new line"), answerStatus, send),
   );
+
+  // Spoken answers (voice or either): what the server hears, live, and the candidate's controls.
+  const listening = h("p", { id: "listening", class: "listening", role: "status", "data-state": "idle" }, "");
+  const transcript = h("p", { id: "transcript", class: "transcript", "aria-live": "polite", "aria-label": "Your answer as it is heard" }, "");
+  const doneButton = h("button", { type: "button", class: "primary", disabled: true }, "I'm done");
+  const pauseButton = h("button", { type: "button", "aria-pressed": "false", disabled: true }, "Pause");
+  // After a reconnect with an answer in progress (section 9, "Reconnects"): go on or start again.
+  const resumeText = h("p", { id: "resume-text" }, "");
+  const continueButton = h("button", { type: "button", class: "primary" }, "Continue your answer");
+  const restartButton = h("button", { type: "button" }, "Start it again");
+  const resumeChoice = h("div", { class: "notice warn", id: "answer-resume", role: "alert", hidden: true }, resumeText, h("div", { class: "actions" }, continueButton, restartButton));
+  const voicePanel = h(
+    "section",
+    { class: "card voice-answer", hidden: true, "aria-labelledby": "voice-title" },
+    h("h2", { id: "voice-title" }, "Answer aloud"),
+    resumeChoice,
+    listening,
+    transcript,
+    h("div", { class: "actions" }, doneButton, pauseButton),
+    h("p", { class: "small muted" }, "Speak your answer; a pause of a second or so ends it, or press \u201cI'm done\u201d. Pause stops the listening (the answer's clock runs on)."),
+  );
+  const formCard = h("section", { class: "card" }, form);
 
   clear(
     ctx.main,
@@ -225,13 +280,15 @@ function liveRoom(ctx, interview, job, camera) {
         "div",
         { class: "stack" },
         h("section", { class: "card question-card", "aria-labelledby": "question-text" }, meta, questionText, timer, announcer),
-        h("section", { class: "card" }, form),
+        voicePanel,
+        formCard,
         answersCard,
       ),
       h(
         "aside",
         { class: "side stack", "aria-label": "Camera and controls" },
         h("div", { class: "camera" }, camera.available ? camera.video : h("div", { class: "placeholder" }, "Camera off")),
+        camera.level.el,
         h("div", {}, cameraNote, h("div", { class: "actions", style: "margin-top:.75rem" }, fullscreen, endButton)),
       ),
     ),
@@ -302,6 +359,7 @@ function liveRoom(ctx, interview, job, camera) {
   function setAnswering(on, message) {
     box.disabled = !on;
     send.disabled = !on;
+    if (!on) voiceControls(false); // a typed answer sent (either), or no question waiting
     if (message !== undefined) answerStatus.textContent = message;
   }
 
@@ -325,7 +383,7 @@ function liveRoom(ctx, interview, job, camera) {
     const parts = [];
     if (q.source === "recruiter") parts.push(h("span", { class: "pill info" }, "From the recruiter"));
     else if (q.kind === "follow_up") parts.push(h("span", { class: "pill accent" }, `Follow-up to question ${q.index}`));
-    else parts.push(h("span", {}, plan ? `Question ${q.index} of ${plan.question_count}` : `Question ${q.index}`));
+    else parts.push(h("span", {}, outline ? `Question ${q.index} of ${outline.question_count}` : `Question ${q.index}`));
     clear(meta, parts);
   }
 
@@ -337,6 +395,7 @@ function liveRoom(ctx, interview, job, camera) {
       clear(meta, h("span", {}, "The interviewer is writing the next question…"));
       timer.hidden = true;
       setAnswering(false, "Wait for the question to finish…");
+      voice.listen(); // the server may speak the first sentence before the question is done
     }
     questionText.classList.add("streaming");
     questionText.append(m.text);
@@ -360,7 +419,167 @@ function liveRoom(ctx, interview, job, camera) {
       box.value = sessionStorage.getItem(draftKey(m.question_id)) || "";
     }
     setAnswering(true, "");
+    showVoice(m, !same);
+    if (m.answer_mode === "voice") return;
     if (!document.activeElement || document.activeElement === document.body || document.activeElement === box || !ctx.main.contains(document.activeElement)) box.focus();
+  });
+
+  // --- spoken answers (docs/protocol.md, section 9) -------------------------------------------
+
+  const spokenState = { questionId: null, endId: null, paused: false, heard: false };
+
+  function setListening(stateName, text) {
+    listening.dataset.state = stateName;
+    listening.textContent = text;
+  }
+
+  function voiceControls(on) {
+    doneButton.disabled = !on;
+    pauseButton.disabled = !on;
+  }
+
+  function showVoice(q, fresh) {
+    const mode = q.answer_mode || "text";
+    formCard.hidden = mode === "voice";
+    voicePanel.hidden = mode === "text";
+    if (mode === "text") {
+      voice.quiet();
+      return;
+    }
+    if (!fresh && spokenState.questionId === q.question_id) return;
+    // A new question, or the same one after a reconnect (the server's listening starts afresh
+    // with the new peer: not paused, nothing heard): the card starts over; only a new question
+    // is spoken.
+    spokenState.questionId = q.question_id;
+    spokenState.endId = null;
+    spokenState.paused = false;
+    spokenState.heard = false;
+    pauseButton.textContent = "Pause";
+    pauseButton.setAttribute("aria-pressed", "false");
+    transcript.textContent = "";
+    const mic = camera.stream?.getAudioTracks().some((t) => t.readyState === "live");
+    if (!mic) {
+      setListening("no-mic", mode === "either" ? "No microphone: type your answer below." : "No microphone: your answer cannot be heard. Check the microphone and rejoin.");
+      voiceControls(false);
+      return;
+    }
+    setListening("listening", mode === "either" ? "Listening… speak your answer, or type it below." : "Listening… speak your answer.");
+    voiceControls(true);
+    offerResume(q);
+    if (fresh) voice.speak(q.text);
+  }
+
+  // The answer the last connection left open (session.ready.answer_in_progress): kept by the
+  // server (continue or start again; speaking on continues it) or lost in a server restart.
+  function offerResume(q) {
+    const inProgress = state.inProgress;
+    state.inProgress = null;
+    resumeChoice.hidden = true;
+    if (!inProgress || inProgress.question_id !== q.question_id) return;
+    if (inProgress.status === "lost") {
+      resumeText.textContent = "The server restarted while you were answering, and your answer in progress was lost. Please answer this question again.";
+      continueButton.hidden = restartButton.hidden = true;
+      resumeChoice.hidden = false;
+      return;
+    }
+    const seconds = Math.max(1, Math.round(inProgress.heard_s));
+    resumeText.textContent = `Your connection dropped while you were answering. The first ${seconds} second${seconds === 1 ? "" : "s"} of your answer ${seconds === 1 ? "was" : "were"} kept: continue it, or start it again.`;
+    continueButton.hidden = restartButton.hidden = false;
+    continueButton.disabled = restartButton.disabled = false;
+    spokenState.heard = true;
+    resumeChoice.hidden = false;
+    continueButton.focus();
+  }
+
+  function chooseResume(mode) {
+    const q = state.question;
+    if (!q) return;
+    const sent = socket.send("answer.resume", { question_id: q.question_id, mode }, { live: true });
+    if (!sent) {
+      toast("Not connected: wait for the connection, then choose again.", { error: true });
+      return;
+    }
+    continueButton.disabled = restartButton.disabled = true;
+    sent.done.then(
+      () => {
+        resumeChoice.hidden = true;
+        if (mode === "restart") {
+          spokenState.heard = false;
+          transcript.textContent = "";
+        }
+        setListening("listening", mode === "continue" ? "Listening… go on with your answer." : "Listening… start your answer again.");
+      },
+      (error) => {
+        resumeChoice.hidden = true; // the answer in progress is gone (ended, timed out)
+        if (error.code !== "no_answer_in_progress") toast(error.message, { error: true });
+      },
+    );
+  }
+  continueButton.addEventListener("click", () => chooseResume("continue"));
+  restartButton.addEventListener("click", () => chooseResume("restart"));
+
+  function currentSpoken(m) {
+    return state.question && state.question.question_id === m.question_id && !state.answered.has(m.question_id);
+  }
+
+  socket.on("speech.started", (m) => {
+    voice.bargeIn(); // the candidate speaks: the question stops
+    if (!currentSpoken(m)) return;
+    if (!continueButton.hidden) resumeChoice.hidden = true; // speaking on continues it
+    spokenState.heard = true;
+    setListening("hearing", "Hearing you…");
+  });
+  socket.on("transcript.delta", (m) => {
+    if (currentSpoken(m)) transcript.append(m.text);
+  });
+  socket.on("transcript.done", (m) => {
+    if (!state.question || state.question.question_id !== m.question_id || state.answered.has(m.question_id)) return;
+    state.answered.add(m.question_id);
+    resumeChoice.hidden = true;
+    transcript.textContent = m.text;
+    voiceControls(false);
+    setListening("done", m.transcribed ? "Answer heard; saving it…" : m.message || "Your answer could not be transcribed; its recording is kept.");
+    const clientId = spokenState.endId || `voice:${m.question_id}`;
+    addAnswerItem(state.question.text, m.transcribed ? m.text : "(recorded; not transcribed)", "sending", clientId);
+    setAnswering(false);
+  });
+
+  doneButton.addEventListener("click", () => {
+    const q = state.question;
+    if (!q || state.answered.has(q.question_id)) return;
+    const sent = socket.send("answer.end", { question_id: q.question_id }, { live: true });
+    if (!sent) {
+      toast("Not connected: wait for the connection, then press again.", { error: true });
+      return;
+    }
+    spokenState.endId = sent.clientId;
+    doneButton.disabled = true;
+    setListening("ending", "Finishing your answer…");
+    sent.done.catch((error) => {
+      if (!state.question || state.question.question_id !== q.question_id || state.answered.has(q.question_id)) {
+        markAnswer(sent.clientId, "failed", error.message);
+        return;
+      }
+      // no_speech and the like: the answer still waits.
+      spokenState.endId = null;
+      doneButton.disabled = false;
+      setListening("listening", error.code === "no_speech" ? "Nothing was heard yet: speak your answer first." : error.message);
+    });
+  });
+
+  pauseButton.addEventListener("click", () => {
+    const q = state.question;
+    if (!q) return;
+    const paused = !spokenState.paused;
+    const sent = socket.send("answer.pause", { question_id: q.question_id, paused }, { live: true });
+    if (!sent) return;
+    // answer.pause is never acked: out of the outbox at once.
+    socket.settle(sent.clientId, { type: "ack", client_id: sent.clientId });
+    spokenState.paused = paused;
+    pauseButton.textContent = paused ? "Resume" : "Pause";
+    pauseButton.setAttribute("aria-pressed", String(paused));
+    doneButton.disabled = paused;
+    setListening(paused ? "paused" : spokenState.heard ? "hearing" : "listening", paused ? "Paused: nothing is heard until you resume." : "Listening… speak your answer.");
   });
 
   socket.on("time.warning", (m) => {
@@ -382,9 +601,10 @@ function liveRoom(ctx, interview, job, camera) {
       timer.classList.toggle("over", left <= 0);
       if (left <= 0 && !state.answered.has(q.question_id)) answerStatus.textContent = "Time is up for this question; the interviewer moves on.";
     }
-    if (state.startedAt && plan) {
-      const left = (Date.parse(state.startedAt) + plan.total_time_limit_min * 60000 - Date.now()) / 1000;
+    if (state.startedAt && outline) {
+      const left = (Date.parse(state.startedAt) + outline.total_time_limit_min * 60000 - Date.now()) / 1000;
       totalLeft.textContent = `Interview: ${clock(left)} left`;
+      totalLeft.hidden = false;
     }
   }
   const ticker = setInterval(tick, 250);
@@ -396,6 +616,7 @@ function liveRoom(ctx, interview, job, camera) {
       connection.className = "pill ok";
       connection.textContent = "Connected";
       clear(banner);
+      spokenState.questionId = null; // the next question.done resets the spoken answer's card
       for (const [clientId, li] of answerItems) if (li.dataset.status === "waiting") markAnswer(clientId, "sending");
       return;
     }
@@ -419,7 +640,9 @@ function liveRoom(ctx, interview, job, camera) {
   });
 
   socket.on("session.ready", (ready) => {
+    state.inProgress = ready.answer_in_progress || null; // shown with the question, next
     if (ready.state === "scheduled" || !state.startedAt) refreshStart();
+    reportPresence();
     reportCamera();
     startSnapshots(ready.screenshot_interval_s);
   });
@@ -461,16 +684,33 @@ function liveRoom(ctx, interview, job, camera) {
   }
 
   // When the interview started, for the total time left: the start is committed a moment after
-  // the socket opens, so ask again briefly if it is not there yet.
+  // the socket opens, so ask again (with the app's backoff) if it is not there yet.
+  const startBackoff = new Backoff({ baseMs: 1000, capMs: 8000 });
   async function refreshStart(tries = 5) {
-    const latest = await api.get(`/interviews/${id}`).catch(() => null);
-    if (latest?.started_at) state.startedAt = latest.started_at;
-    else if (tries > 1 && !state.ended && ctx.alive()) setTimeout(() => refreshStart(tries - 1), 1000);
+    let wait;
+    try {
+      const latest = await api.get(`/interviews/${id}`);
+      if (latest.started_at) {
+        state.startedAt = latest.started_at;
+        return;
+      }
+      wait = startBackoff.next();
+    } catch (error) {
+      wait = startBackoff.next(retryAfterOf(error));
+    }
+    if (tries > 1 && !state.ended && ctx.alive()) setTimeout(() => refreshStart(tries - 1), wait);
   }
 
   // --- camera and proctoring -----------------------------------------------------------------
 
   function updateCameraNote() {
+    cameraNote.dataset.media = media.state;
+    const devices = deviceState(camera.stream);
+    if (media.live) {
+      const recorded = media.config.record_video ? "sound and video recorded" : "sound recorded";
+      cameraNote.textContent = `${devices.camera} · ${devices.microphone} · live to the recruiter, ${recorded}`;
+      return;
+    }
     cameraNote.textContent = camera.available
       ? state.snapshots
         ? `Camera on · ${plural(state.snapshots, "snapshot")} shared with the recruiter`
@@ -488,7 +728,9 @@ function liveRoom(ctx, interview, job, camera) {
   camera.onLost = () => {
     updateCameraNote();
     reportCamera();
+    media.tracksChanged();
   };
+  camera.onChange = () => updateCameraNote();
 
   function startSnapshots(intervalS) {
     clearTimeout(snapshotTimer);
@@ -497,7 +739,8 @@ function liveRoom(ctx, interview, job, camera) {
     const every = intervalS * 1000 + 150;
     const shoot = async () => {
       if (state.ended || !socket.isOpen) return;
-      if (camera.available) {
+      // Over WebRTC the server takes the snapshots from the video itself.
+      if (camera.available && !media.live) {
         const jpeg = await camera.snapshot();
         if (jpeg && socket.sendScreenshot(jpeg)) state.pendingSnapshot = true;
       }
@@ -515,16 +758,22 @@ function liveRoom(ctx, interview, job, camera) {
     }
   });
 
+  // Where the candidate is (tab hidden, window unfocused) is a state, reported live: sent only
+  // on an open socket, never replayed later, and reported afresh on every connection, so a
+  // reload or a reconnect never leaves an old "away" standing (docs/protocol.md, section 7).
+  // An unload's own visibilitychange is not reported: the socket is closed for sending from
+  // `pagehide` on (socket.js), and the browser's close (1001) says it was a reload.
   let blurTimer = null;
   let blurred = false;
-  const onVisibility = () => socket.send("proctor", { signal: document.hidden ? "tab_hidden" : "tab_visible" });
+  const signal = (name) => !state.ended && socket.send("proctor", { signal: name }, { live: true });
+  const onVisibility = () => signal(document.hidden ? "tab_hidden" : "tab_visible");
   const onBlur = () => {
     // A tab switch also blurs the window: report it once, as tab_hidden.
     clearTimeout(blurTimer);
     blurTimer = setTimeout(() => {
       if (!document.hidden && !state.ended) {
         blurred = true;
-        socket.send("proctor", { signal: "window_blur" });
+        signal("window_blur");
       }
     }, 150);
   };
@@ -532,9 +781,15 @@ function liveRoom(ctx, interview, job, camera) {
     clearTimeout(blurTimer);
     if (blurred && !state.ended) {
       blurred = false;
-      socket.send("proctor", { signal: "window_focus" });
+      signal("window_focus");
     }
   };
+  // On (re)connecting the server starts from a clean slate: say if the candidate is away now.
+  function reportPresence() {
+    if (document.visibilityState === "hidden") signal("tab_hidden");
+    else if (blurred && !document.hasFocus()) signal("window_blur");
+    else blurred = false;
+  }
   const onPaste = () => !state.ended && socket.send("proctor", { signal: "paste" });
   let wasFullscreen = false;
   const onFullscreen = () => {
@@ -567,6 +822,8 @@ function liveRoom(ctx, interview, job, camera) {
   });
 
   function stopLive() {
+    media.stop();
+    voice.stop();
     clearInterval(ticker);
     clearTimeout(snapshotTimer);
     clearTimeout(blurTimer);
@@ -590,6 +847,14 @@ function liveRoom(ctx, interview, job, camera) {
   ctx.onLeave(() => {
     stopLive();
     socket.stop();
+  });
+  // Leaving does not stop the clock: Back, a link, closing or reloading the tab ask first.
+  guardLeaving(ctx, {
+    isDirty: () => !state.ended,
+    title: "Leave the interview?",
+    message: "Your interview is still running, and its clock does not stop while you are away. Your saved answers are kept, and you can come back to this page while time remains.",
+    leave: "Leave the interview",
+    stay: "Stay in the interview",
   });
 
   // Answers already given (when rejoining), then the socket.
@@ -619,6 +884,95 @@ function liveRoom(ctx, interview, job, camera) {
     if (!ctx.alive() || state.ended) return;
     socket.start();
   })();
+}
+
+// --- the questions, spoken -------------------------------------------------------------------
+
+/** Speaks each question of a spoken interview: the server's audio track when it speaks
+ * (OPENHIRE_TTS_MODEL), else the browser's speechSynthesis; stops on barge-in. */
+class QuestionVoice {
+  constructor() {
+    this.audio = h("audio", { autoplay: true, hidden: true, id: "question-voice" });
+    document.body.append(this.audio);
+    this.level = null;
+    this.timer = null;
+    this.synthesizing = false;
+  }
+
+  attach(track) {
+    this.level?.stop();
+    this.audio.srcObject = new MediaStream([track]);
+    this.audio.muted = false;
+    this.audio.play().catch(() => {});
+    this.level = trackLevel(track);
+  }
+
+  serverSpeaking() {
+    return this.level !== null && this.level.now() > 0.003;
+  }
+
+  /** A new question: let the server speak it; if nothing is heard from it soon, speak it here. */
+  speak(text) {
+    this.quiet();
+    this.audio.muted = false;
+    let waited = 0;
+    const check = () => {
+      if (this.serverSpeaking()) {
+        this.audio.dataset.speaking = "server";
+        return;
+      }
+      waited += 250;
+      if (waited < 2500) {
+        this.timer = setTimeout(check, 250);
+        return;
+      }
+      if (this.synthesizing) {
+        // The browser is speaking it; if the server's voice comes after all, it takes over.
+        if (this.serverSpeaking()) {
+          this.quiet();
+          this.audio.dataset.speaking = "server";
+        } else if (waited < 30000) this.timer = setTimeout(check, 250);
+        return;
+      }
+      if (typeof speechSynthesis === "undefined" || typeof SpeechSynthesisUtterance !== "function") return;
+      const utterance = new SpeechSynthesisUtterance(text);
+      utterance.lang = document.documentElement.lang || "en";
+      utterance.addEventListener("end", () => (this.synthesizing = false));
+      utterance.addEventListener("error", () => (this.synthesizing = false));
+      this.synthesizing = true;
+      this.audio.dataset.speaking = "browser";
+      speechSynthesis.speak(utterance);
+      this.timer = setTimeout(check, 250);
+    };
+    this.timer = setTimeout(check, 250);
+  }
+
+  quiet() {
+    clearTimeout(this.timer);
+    delete this.audio.dataset.speaking;
+    if (this.synthesizing && typeof speechSynthesis !== "undefined") speechSynthesis.cancel();
+    this.synthesizing = false;
+  }
+
+  /** A new question is streaming: hear the server's track again (a barge-in muted it). */
+  listen() {
+    this.quiet();
+    this.audio.muted = false;
+  }
+
+  /** The candidate started speaking: the question stops, here and on the server's track. */
+  bargeIn() {
+    this.quiet();
+    this.audio.muted = true;
+  }
+
+  stop() {
+    this.quiet();
+    this.level?.stop();
+    this.level = null;
+    this.audio.srcObject = null;
+    this.audio.remove();
+  }
 }
 
 // --- the end -------------------------------------------------------------------------------

@@ -2,10 +2,16 @@
 // then live events follow), the question as it streams, answers as they are committed, the
 // latest webcam snapshot, proctoring signals as they happen, the time left; the recruiter can
 // ask a question next or end the interview. It reconnects by itself from its last offset.
+//
+// Where the candidate is, it says honestly: here, away (the tab hidden or another window, until
+// they are back), or gone from the connection, and why (a reload, a network drop, the server
+// restarting), read from the log's `connection` entries and their `cause`.
 
 import { api } from "../api.js";
+import { Backoff, Retrying } from "../backoff.js";
 import { clear, confirmDialog, h, toast } from "../dom.js";
 import { END_REASONS, INTERVIEW_STATE, SIGNALS, clock, formatTime, label, plural } from "../format.js";
+import { describeMediaEvent, livePlayer } from "../rtc.js";
 import { InterviewSocket } from "../socket.js";
 import { errorBox, navigate, pageHead, pill } from "./common.js";
 
@@ -36,16 +42,18 @@ export async function show(ctx) {
     skew: null, // local clock minus server clock, from events that arrived fresh
     latestShot: 0,
     shownShot: 0,
-    fetchingShot: false,
     counts: {},
     injected: new Map(), // client_id -> status element
     turns: new Map(), // question_id -> timeline item
     answered: 0,
   };
 
+  // The candidate's video and sound over WebRTC, when the server relays them (rtc.js).
+  const socket = new InterviewSocket(id, "watcher", { since: 0 });
+  const live = livePlayer(socket);
   const socketPill = h("span", { class: "pill warn", role: "status" }, "Connecting…");
   const phasePill = h("span", {}, pill(INTERVIEW_STATE, interview.state));
-  const candidatePill = h("span", { class: "pill" }, "Candidate not connected");
+  const candidatePill = h("span", { class: "pill", id: "candidate-status", role: "status" }, "Candidate not connected");
   const banner = h("div", { "aria-live": "polite" });
   const qMeta = h("div", { class: "question-meta" }, "Waiting for the first question…");
   const qText = h("p", { class: "question-text", id: "live-question" });
@@ -58,7 +66,7 @@ export async function show(ctx) {
   const shotEmpty = h("span", { class: "small" }, "No snapshot yet");
   const shotMeta = h("p", { class: "small muted", style: "margin:.4rem 0 0" }, "");
   const cameraPill = h("span", { class: "pill", id: "camera-status" }, "Camera: waiting");
-  const counts = h("div", { class: "counts", "aria-label": "Signal counts" });
+  const counts = h("div", { class: "counts", role: "group", "aria-label": "Signal counts" });
   const signals = h("ol", { class: "signals", "aria-label": "Proctoring signals", "aria-live": "polite" });
   const signalsEmpty = h("p", { class: "muted small", style: "margin:0" }, "No signal yet: the candidate has stayed on the interview.");
   const injectBox = h("textarea", { id: "inject", rows: 3, maxlength: 2000, "aria-describedby": "inject-hint" });
@@ -94,7 +102,7 @@ export async function show(ctx) {
       h(
         "div",
         { class: "stack" },
-        h("section", { class: "card", "aria-labelledby": "snapshot-title" }, h("div", { class: "row" }, h("h2", { id: "snapshot-title", style: "margin:0" }, "Webcam"), h("span", { class: "spacer" }), cameraPill), h("div", { class: "snapshot", style: "margin-top:.6rem" }, shot, shotEmpty), shotMeta),
+        h("section", { class: "card", "aria-labelledby": "snapshot-title" }, h("div", { class: "row" }, h("h2", { id: "snapshot-title", style: "margin:0" }, "Webcam"), h("span", { class: "spacer" }), cameraPill), live.el, h("div", { class: "snapshot", style: "margin-top:.6rem" }, shot, shotEmpty), shotMeta),
         h("section", { class: "card", "aria-labelledby": "signals-title" }, h("h2", { id: "signals-title" }, "Proctoring"), counts, signalsEmpty, signals),
         h("section", { class: "card" }, injectForm),
       ),
@@ -121,11 +129,16 @@ export async function show(ctx) {
         break;
       case "connection":
         if (data.role !== "candidate") break;
-        candidatePill.className = `pill ${data.status === "connected" ? "ok" : "warn"}`;
-        candidatePill.textContent =
-          data.status === "connected" ? (data.resumed ? "Candidate reconnected" : "Candidate connected") : data.status === "replaced" ? "Candidate switched window" : `Candidate disconnected at ${formatTime(e.at)}`;
-        if (data.status === "disconnected") addSignal(e, "Connection dropped", true);
-        if (data.status === "connected" && data.resumed) addSignal(e, "Reconnected", false);
+        if (data.status === "connected") {
+          showPresence("ok", data.resumed ? "Candidate reconnected" : "Candidate connected");
+          if (data.resumed) addSignal(e, "Back", false);
+        } else if (data.status === "replaced") {
+          showPresence("warn", "Candidate switched window");
+        } else {
+          const [text, note, alarming] = DROPS[data.cause] || DROPS.network_drop;
+          showPresence("warn", text(formatTime(data.since || e.at)));
+          addSignal(e, note, alarming);
+        }
         break;
       case "question":
         state.question = { ...data, at: e.at };
@@ -155,6 +168,8 @@ export async function show(ctx) {
         state.counts[data.signal] = (state.counts[data.signal] || 0) + 1;
         renderCounts();
         addSignal(e, label(SIGNALS, data.signal), !["tab_visible", "window_focus"].includes(data.signal));
+        if (AWAY[data.signal]) showPresence("warn", `${AWAY[data.signal]} since ${formatTime(e.at)}`);
+        else if (BACK.includes(data.signal) && candidatePill.dataset.presence === "away") showPresence("ok", "Candidate back on the interview");
         if (data.signal === "camera_unavailable") {
           cameraPill.className = "pill danger";
           cameraPill.textContent = "Camera unavailable";
@@ -180,6 +195,11 @@ export async function show(ctx) {
       case "interviewer.error":
         addSignal(e, `Interviewer error: ${data.message}`, true);
         break;
+      case "media": {
+        const said = describeMediaEvent(data);
+        if (said) addSignal(e, said[0], said[1]);
+        break;
+      }
       case "evaluation":
         break;
       default:
@@ -204,7 +224,9 @@ export async function show(ctx) {
   function addAnswer(e) {
     state.answered += 1;
     const li = state.turns.get(e.data.question_id);
-    const answer = h("div", { class: "answer", dataset: { offset: String(e.offset) } }, h("div", { class: "kind" }, `Answer · ${formatTime(e.at)}`), h("p", { class: "pre", style: "margin:.2rem 0 0" }, e.data.text));
+    const spoken = e.data.source === "voice";
+    const words = spoken && e.data.transcribed === false ? "(spoken; could not be transcribed: the review plays it)" : e.data.text;
+    const answer = h("div", { class: "answer", dataset: { offset: String(e.offset) } }, h("div", { class: "kind" }, `${spoken ? "Spoken answer" : "Answer"} · ${formatTime(e.at)}`), h("p", { class: "pre", style: "margin:.2rem 0 0" }, words));
     if (li) clear(li.querySelector(".answer-slot"), answer);
     else transcript.append(h("li", { class: "turn" }, h("span", { class: "at" }, formatTime(e.at)), h("div", { class: "body" }, answer)));
     if (state.question && state.question.question_id === e.data.question_id) {
@@ -216,6 +238,14 @@ export async function show(ctx) {
   function addNote(questionId, text) {
     const li = state.turns.get(questionId);
     if (li) clear(li.querySelector(".answer-slot"), h("p", { class: "small", style: "color:var(--warn);margin:.2rem 0 0" }, text));
+  }
+
+  // Once the interview is over, the candidate's sockets closing says nothing about them.
+  function showPresence(tone, text) {
+    if (ENDED.includes(state.phase)) return;
+    candidatePill.className = `pill ${tone}`;
+    candidatePill.textContent = text;
+    candidatePill.dataset.presence = text.startsWith("Candidate away") ? "away" : tone === "ok" ? "here" : "gone";
   }
 
   function addSignal(e, text, alarming) {
@@ -241,12 +271,12 @@ export async function show(ctx) {
     if (li) li.lastChild.textContent = status;
   }
 
-  // The newest snapshot's signed URL: one request at a time, always for the latest.
-  async function fetchSnapshot() {
-    if (state.fetchingShot || state.latestShot <= state.shownShot) return;
-    state.fetchingShot = true;
-    const target = state.latestShot;
-    try {
+  // The newest snapshot's signed URL: one request at a time, always for the latest. After a
+  // failure the next try waits for the backoff (and the server's Retry-After), however many
+  // snapshots arrive meanwhile: a snapshot a second must not become a request per failure.
+  const snapshots = new Retrying(async () => {
+    while (state.latestShot > state.shownShot && ctx.alive()) {
+      const target = state.latestShot;
       const { items } = await api.get(`/interviews/${id}/artifacts`, { since: target - 1 });
       const item = items.find((a) => a.event_offset === target) || items[items.length - 1];
       if (item && ctx.alive()) {
@@ -256,13 +286,9 @@ export async function show(ctx) {
         shot.dataset.offset = String(item.event_offset);
       }
       state.shownShot = target;
-    } catch {
-      // The next snapshot tries again.
-    } finally {
-      state.fetchingShot = false;
     }
-    if (state.latestShot > state.shownShot && ctx.alive()) fetchSnapshot();
-  }
+  }, { backoff: new Backoff({ baseMs: 1000, capMs: 30000 }) });
+  const fetchSnapshot = () => snapshots.run();
 
   function ended(data) {
     timer.hidden = true;
@@ -284,8 +310,27 @@ export async function show(ctx) {
 
   // --- live-only: the question as it streams ------------------------------------------------------
 
-  const socket = new InterviewSocket(id, "watcher", { since: 0 });
   socket.on("event", onEvent);
+  socket.on("event", (e) => live.event(e));
+  // A spoken answer as it is heard (docs/protocol.md, section 9; live only, not logged): the
+  // committed answer entry replaces it.
+  function hearing(questionId) {
+    const li = state.turns.get(questionId);
+    const slot = li?.querySelector(".answer-slot");
+    if (!slot || slot.querySelector(".answer")) return null;
+    let p = slot.querySelector(".hearing");
+    if (!p) {
+      p = h("p", { class: "pre hearing", style: "margin:.2rem 0 0" });
+      clear(slot, h("div", { class: "kind" }, "Speaking…"), p);
+    }
+    return p;
+  }
+  socket.on("speech.started", (m) => hearing(m.question_id));
+  socket.on("transcript.delta", (m) => hearing(m.question_id)?.append(m.text));
+  socket.on("transcript.done", (m) => {
+    const p = hearing(m.question_id);
+    if (p) p.textContent = m.transcribed ? m.text : "(not transcribed)";
+  });
   socket.on("question.delta", (m) => {
     if (state.streamingId !== m.question_id) {
       state.streamingId = m.question_id;
@@ -298,8 +343,10 @@ export async function show(ctx) {
   });
   socket.on("status", (s) => {
     if (s.state === "open") {
-      socketPill.className = "pill ok live";
-      socketPill.textContent = "Live";
+      // This view's own connection, in a tone of its own: the interview's state ("Live now")
+      // is the one green pill.
+      socketPill.className = "pill info";
+      socketPill.textContent = "Live updates on";
     } else if (s.state === "closed") {
       socketPill.className = "pill";
       socketPill.textContent = "Closed";
@@ -339,7 +386,7 @@ export async function show(ctx) {
       clear(banner, errorBox({ message: c.reason || "The live view was closed." }, { retry: () => navigate(location.hash) }));
     }
   });
-  socket.on("error", (m) => toast(m.message, { error: true }));
+  socket.on("error", (m) => !m.code?.startsWith("rtc_") && toast(m.message, { error: true })); // rtc.js shows its own
 
   function tick() {
     const q = state.question;
@@ -393,7 +440,20 @@ export async function show(ctx) {
 
   ctx.onLeave(() => {
     clearInterval(ticker);
+    snapshots.stop();
+    live.stop();
     socket.stop();
   });
   socket.start();
 }
+
+// How a candidate's drop reads, by its cause (docs/protocol.md, the `connection` entry): the
+// pill while they are gone, the line in the signals, and whether that line is a warning. A
+// reload or a server restart is nobody's misconduct; a network drop is a fact worth a look.
+const DROPS = {
+  reload: [(at) => `Candidate reloading the page (since ${at})…`, "Reloaded the page", false],
+  network_drop: [(at) => `Candidate's connection dropped at ${at}; reconnecting…`, "Connection dropped", true],
+  server_restart: [(at) => `Server restarting (since ${at}); the candidate reconnects by itself`, "Server restarted", false],
+};
+const AWAY = { tab_hidden: "Candidate away: left the tab", window_blur: "Candidate away: in another window" };
+const BACK = ["tab_visible", "window_focus"];

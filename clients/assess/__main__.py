@@ -1,0 +1,5 @@
+import sys
+
+from clients.assess.cli import main
+
+sys.exit(main())
