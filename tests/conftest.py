@@ -29,6 +29,7 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -70,6 +71,27 @@ def run_admin_sql(url: str, *statements: str) -> None:
             await conn.close()
 
     run_async(run)
+
+
+def share_created_at(dsn: str, table: str, groups: list[list[str]]) -> list[str]:
+    """Give each group of rows (ids) one ``created_at``, later groups later, as rows written in
+    one transaction share its ``now()``. Returns the ids newest first, as a keyset list on
+    ``(created_at, id)`` descending must give them: within a group, by id alone."""
+
+    async def run() -> None:
+        conn = await asyncpg.connect(dsn, timeout=10)
+        try:
+            for n, ids in enumerate(groups):
+                await conn.execute(
+                    f"update public.{table} set created_at = $1 where id = any($2::uuid[])",
+                    datetime(2020, 1, 1, tzinfo=UTC) + timedelta(minutes=n),
+                    [uuid.UUID(i) for i in ids],
+                )
+        finally:
+            await conn.close()
+
+    run_async(run)
+    return [i for ids in reversed(groups) for i in sorted(ids, key=uuid.UUID, reverse=True)]
 
 
 def with_database(url: str, name: str) -> str:
@@ -364,6 +386,11 @@ def unique_email(prefix: str = "user") -> str:
 @pytest.fixture
 def signup(server: ServerProcess) -> Iterator[Any]:
     """signup(role) -> Account with its own authenticated httpx client."""
+    yield from signups_on(server)
+
+
+def signups_on(server: ServerProcess) -> Iterator[Any]:
+    """The body of the ``signup`` fixture, for a fixture of another server."""
     clients: list[httpx.Client] = []
 
     def make(role: str, *, full_name: str | None = None) -> Account:

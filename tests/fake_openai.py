@@ -4,7 +4,14 @@ It answers each request with the next planned :class:`Reply`, in order: an SSE s
 chunks when the request asks for ``stream``, otherwise a JSON chat completion whose message
 content is a string (structured output is that string, a JSON document). Planned failures
 (status codes with an OpenAI-style error body, ``Retry-After``, a stream cut short, a delay)
-exercise the retries. Every request is recorded (body and headers) for the test to inspect.
+exercise the retries; a stream may pause after a given chunk until the test resumes it.
+Every request is recorded (body and headers) for the test to inspect.
+
+The ways a stream can end are the documented Chat Completions ones: a last chunk whose
+``finish_reason`` is ``stop``, ``length`` (the token limit) or ``content_filter``; a refusal
+streamed as ``delta.refusal`` instead of ``delta.content``; or an error event,
+``data: {"error": {...}}``, in place of the next chunk (the ``openai`` client raises
+``APIError`` on it). A JSON reply's ``finish_reason`` is planned the same way.
 
 It runs uvicorn in a thread of the test process, so it serves the ``openai`` client both in the
 test process and in a server subprocess (``OPENAI_BASE_URL=fake.base_url``). Nothing here is
@@ -14,26 +21,29 @@ random: the same plan gives the same replies.
         fake.plan(Reply(chunks=["Hello ", "there?"]), Reply(content='{"ok": true}'))
         ...
         assert fake.requests[0].body["stream"] is True
+
+A test that cannot know the requests in advance (whole simulated interviews) sets a
+``responder`` instead: it is called with each request that finds no planned reply and returns
+the reply, from what the request carries (the transcript, the rubric).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
-import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.loopback import serve_app
 
 
 @dataclass
@@ -44,8 +54,15 @@ class Reply:
     chunks: Sequence[str] = ()  # streamed: one SSE event per chunk
     content: str | None = None  # not streamed: the assistant message's content
     refusal: str | None = None
+    refusal_chunks: Sequence[str] = ()  # streamed: delta.refusal events, after the chunks
+    finish_reason: str = "stop"  # "length", "content_filter": how the model stopped
     break_after: int | None = None  # drop the connection after this many chunks
+    error_after: int | None = None  # streamed: an error event after this many chunks, then end
+    error_message: str = "The server had an error while processing your request."
     delay_s: float = 0.0
+    # streamed: after this many chunks, wait until ``resume`` is set (at most 60 s)
+    pause_after: int | None = None
+    resume: threading.Event = field(default_factory=threading.Event)
     code: str | None = None  # error code in an error body
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -88,6 +105,8 @@ class FakeOpenAI:
         # Requests that found no planned reply, or a reply of the wrong kind (a stream planned
         # for a structured-output request, or the reverse): a mistake in the test's plan.
         self.misplanned: list[str] = []
+        # Answers requests that find no planned reply, when set (see the module docstring).
+        self.responder: Callable[[Seen], Reply] | None = None
         self.url = ""
         self.app = Starlette(routes=[Route("/v1/chat/completions", self.chat, methods=["POST"])])
 
@@ -104,6 +123,7 @@ class FakeOpenAI:
         self.replies.clear()
         self.requests.clear()
         self.misplanned.clear()
+        self.responder = None
 
     def check(self) -> None:
         """Raise unless every planned reply was used, each by a request of its kind."""
@@ -112,8 +132,11 @@ class FakeOpenAI:
 
     async def chat(self, request: Request) -> Response:
         body = await request.json()
-        self.requests.append(Seen(body, dict(request.headers)))
+        seen = Seen(body, dict(request.headers))
+        self.requests.append(seen)
         streamed = bool(body.get("stream"))
+        if not self.replies and self.responder is not None:
+            self.replies.append(self.responder(seen))
         if not self.replies:
             problem = f"request {len(self.requests)} ({'streamed' if streamed else 'JSON'})"
             self.misplanned.append(f"{problem}: no reply planned")
@@ -130,13 +153,14 @@ class FakeOpenAI:
         if streamed:
             return StreamingResponse(_sse(body["model"], reply), media_type="text/event-stream")
         message = {"role": "assistant", "content": reply.content, "refusal": reply.refusal}
+        choice = {"index": 0, "message": message, "finish_reason": reply.finish_reason}
         return JSONResponse(
             {
                 "id": "chatcmpl-test",
                 "object": "chat.completion",
                 "created": 1700000000,
                 "model": body["model"],
-                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                "choices": [choice],
                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
             }
         )
@@ -148,7 +172,7 @@ def _error(status: int, message: str, code: str | None, headers: dict[str, str])
 
 
 async def _sse(model: str, reply: Reply) -> AsyncIterator[bytes]:
-    def event(delta: dict[str, str], finish: str | None = None) -> bytes:
+    def event(delta: dict[str, str | None], finish: str | None = None) -> bytes:
         chunk = {
             "id": "chatcmpl-test",
             "object": "chat.completion.chunk",
@@ -158,12 +182,28 @@ async def _sse(model: str, reply: Reply) -> AsyncIterator[bytes]:
         }
         return f"data: {json.dumps(chunk)}\n\n".encode()
 
-    yield event({"role": "assistant", "content": ""})
+    def error() -> bytes:
+        body = {"message": reply.error_message, "type": "server_error", "param": None, "code": None}
+        return f"data: {json.dumps({'error': body})}\n\n".encode()
+
+    # A refusal's first chunk has no content, as the API sends it.
+    refusing = bool(reply.refusal_chunks)
+    yield event({"role": "assistant", "content": None if refusing else "", "refusal": None})
     for n, text in enumerate(reply.chunks):
         if reply.break_after is not None and n == reply.break_after:
             raise BrokenStream
+        if reply.error_after is not None and n == reply.error_after:
+            yield error()
+            return
+        if reply.pause_after is not None and n == reply.pause_after:
+            await asyncio.to_thread(reply.resume.wait, 60)
         yield event({"content": text})
-    yield event({}, "stop")
+    if reply.error_after is not None and reply.error_after >= len(reply.chunks):
+        yield error()
+        return
+    for text in reply.refusal_chunks:
+        yield event({"refusal": text})
+    yield event({}, reply.finish_reason)
     yield b"data: [DONE]\n\n"
 
 
@@ -171,22 +211,6 @@ async def _sse(model: str, reply: Reply) -> AsyncIterator[bytes]:
 def serve_fake_openai() -> Iterator[FakeOpenAI]:
     """Run a FakeOpenAI on a free loopback port, in a thread, for the duration of the block."""
     fake = FakeOpenAI()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    fake.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    config = uvicorn.Config(
-        fake.app, log_level="critical", lifespan="off", ws="none", http="h11", access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "fake OpenAI did not start"
-            time.sleep(0.01)
+    with serve_app(fake.app) as running:
+        fake.url = running.url
         yield fake
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()

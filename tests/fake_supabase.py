@@ -6,7 +6,8 @@ under ``/storage/v1``, sharing one service key, as a hosted project's API gatewa
         project            # the FakeSupabaseAuth: users, signing keys, requests seen
         project.storage    # the FakeSupabaseStorage: buckets, objects, requests seen, faults
 
-``project.stop()`` takes the whole project off the network.
+``project.stop()`` takes the whole project off the network. Leaving the block fails if a
+request broke the documented Auth API (``project.violations``).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from tests.fake_supabase_auth import FakeSupabaseAuth, serve_app
+from tests.fake_supabase_auth import FakeSupabaseAuth
 from tests.fake_supabase_storage import FakeSupabaseStorage
+from tests.loopback import serve_app
 
 
 @contextmanager
@@ -34,3 +36,4 @@ def serve_fake_supabase(**auth_options: Any) -> Iterator[FakeSupabaseAuth]:
         auth.url = storage.url = running.url
         auth.stop = running.stop
         yield auth
+        auth.check()  # only when the block ended normally: a failure inside it comes first

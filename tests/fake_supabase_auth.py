@@ -7,8 +7,15 @@ It answers what OpenHire and the ``supabase`` package's auth client call, in GoT
     GET    /health
     POST   /signup                      200: a session, or a user awaiting confirmation
     POST   /token?grant_type=password   200: a session; 400 invalid_credentials, ...
-    POST   /token?grant_type=refresh_token
+    POST   /token?grant_type=refresh_token   rotates; a used token is 400
+                                        refresh_token_already_used
+    POST   /recover?redirect_to=...     200 {} whether the email is known or not; a known one
+                                        gets a recovery link (``recoveries``)
+    GET    /verify?type=recovery&token=...&redirect_to=...
+                                        303 to redirect_to#access_token=...&type=recovery
     GET    /user                        the user of a Bearer access token
+    PUT    /user                        the Bearer's user changes their password
+    POST   /logout?scope=local          the Bearer's session ends (its refresh tokens)
     GET    /admin/users                 service key only
     DELETE /admin/users/{id}            service key only
 
@@ -22,12 +29,21 @@ Errors follow the client's ``X-Supabase-Api-Version``: from 2024-01-01 on,
 ``{"code": "<error code>", "message": ...}`` with the version echoed; before,
 ``{"code": <status>, "error_code": ..., "msg": ...}``.
 
-Users are kept in memory and, given a DSN, also written into ``auth.users`` of that database,
-as the real Auth server writes into the project's database, so that ``public.users``' foreign
-key holds. Tokens are signed with a freshly generated key (ES256 or RS256; ``rotate`` adds a
-new one and signs with it from then on) or, in legacy mode, HS256 with a shared secret, which
+Users are kept in memory and, given a DSN, also written into ``auth.users`` and
+``auth.identities`` of that database as the real Auth server writes them (its instance, audience,
+role, confirmation and token columns), so that ``public.users``' foreign key holds. With a DSN,
+the password grant finds its user in the database as the real one does
+(``models.FindUserByEmailAndAudience``: the default instance, the lowercased email, the
+``authenticated`` audience, not an SSO user), fails as it does on a NULL in a token column it
+reads as a string, and checks the stored hash (its own, or argon2 as Supabase Auth accepts), so
+that accounts written straight into the database (supabase/seed.sql) log in only if the real
+server would log them in.
+
+Tokens are signed with a freshly generated key (ES256 or RS256; ``rotate`` adds a new one and
+signs with it from then on) or, in legacy mode, HS256 with a shared secret, which
 is not published. Requests whose shape the documented API would refuse (wrong content type,
-missing or mistyped fields) are answered 400 and listed in ``violations``.
+missing or mistyped fields) are answered 400 and listed in ``violations``;
+leaving ``serve_fake_supabase_auth`` fails if there are any.
 
     with serve_fake_supabase_auth(dsn=database_url) as fake:
         env = {"SUPABASE_URL": fake.url, "SUPABASE_SERVICE_ROLE_KEY": fake.service_key}
@@ -35,24 +51,24 @@ missing or mistyped fields) are answered 400 and listed in ``violations``.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import hashlib
 import hmac
 import json
 import re
 import secrets
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import argon2
 import asyncpg
 import jwt
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from starlette.applications import Starlette
@@ -60,7 +76,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from tests.loopback import serve_app
+
 API_VERSION = "2024-01-01"
+# Supabase Auth's single instance: every user it writes, and every user it looks up, has it.
+INSTANCE_ID = uuid.UUID(int=0)
+# The columns Supabase Auth reads into Go strings: a NULL there fails its query.
+STRING_TOKEN_COLUMNS = (
+    "confirmation_token",
+    "recovery_token",
+    "email_change_token_new",
+    "email_change",
+)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -104,6 +131,8 @@ class FakeUser:
     created_at: datetime
     confirmed_at: datetime | None = None
     last_sign_in_at: datetime | None = None
+    # The rows of auth.identities, for a user found in the database.
+    identities: list[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -119,6 +148,11 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
+def _json(value: Any) -> Any:
+    """A jsonb value as asyncpg returns it (text, without a codec)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
 def _hash(password: str, salt: bytes | None = None) -> str:
     salt = salt or secrets.token_bytes(16)
     digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, 1000)
@@ -126,6 +160,13 @@ def _hash(password: str, salt: bytes | None = None) -> str:
 
 
 def _check(password: str, stored: str) -> bool:
+    if stored.startswith("$argon2"):
+        try:
+            return argon2.PasswordHasher().verify(stored, password)
+        except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+            return False
+    if not stored.startswith("pbkdf2$"):
+        return False
     _, salt, _ = stored.split("$")
     return hmac.compare_digest(_hash(password, bytes.fromhex(salt)), stored)
 
@@ -161,6 +202,10 @@ class FakeSupabaseAuth:
         self.users: dict[str, FakeUser] = {}
         self.created: list[uuid.UUID] = []  # ids of the users signed up, in order
         self.refresh_tokens: dict[str, uuid.UUID] = {}
+        self.used_refresh_tokens: set[str] = set()
+        # The recovery emails "sent": (email, the link in it), and the live recovery tokens.
+        self.recoveries: list[tuple[str, str]] = []
+        self.recovery_tokens: dict[str, tuple[uuid.UUID, str]] = {}
         self.requests: list[Seen] = []
         self.violations: list[str] = []
         self.jwks_fetches = 0
@@ -171,6 +216,11 @@ class FakeSupabaseAuth:
         self.storage: Any = None
 
     # --- what tests use ------------------------------------------------------------------
+
+    def check(self) -> None:
+        """Raise if any request broke the documented API: the stand-in answered it 400, but a
+        test expecting a refusal anyway would not notice. Run when the stand-in is left."""
+        assert not self.violations, f"requests the real Auth server would refuse: {self.violations}"
 
     @property
     def issuer(self) -> str:
@@ -224,7 +274,20 @@ class FakeSupabaseAuth:
 
     def confirm(self, email: str) -> None:
         """What following the link in the confirmation email does."""
-        self.users[email.lower()].confirmed_at = datetime.now(UTC)
+        user = self.users[email.lower()]
+        user.confirmed_at = datetime.now(UTC)
+        if self.dsn is not None:
+            # Called from a test, whose own event loop may be running: a loop of its own.
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                pool.submit(
+                    asyncio.run,
+                    self._db(
+                        "update auth.users set email_confirmed_at = $2, confirmation_token = ''"
+                        " where id = $1",
+                        user.id,
+                        user.confirmed_at,
+                    ),
+                ).result()
 
     def requests_to(self, method: str, path: str) -> list[Seen]:
         return [r for r in self.requests if r.method == method and r.path == path]
@@ -236,6 +299,10 @@ class FakeSupabaseAuth:
             Route("/signup", self._signup, methods=["POST"]),
             Route("/token", self._token, methods=["POST"]),
             Route("/user", self._user, methods=["GET"]),
+            Route("/user", self._update_user, methods=["PUT"]),
+            Route("/recover", self._recover, methods=["POST"]),
+            Route("/verify", self._verify, methods=["GET"]),
+            Route("/logout", self._logout, methods=["POST"]),
             Route("/admin/users", self._admin_list, methods=["GET"]),
             Route("/admin/users/{user_id}", self._admin_delete, methods=["DELETE"]),
         ]
@@ -326,7 +393,45 @@ class FakeSupabaseAuth:
     # --- users and sessions --------------------------------------------------------------
 
     def _user_json(self, user: FakeUser) -> dict[str, Any]:
-        identity = {
+        if user.identities is not None:
+            identities = [
+                {
+                    "identity_id": str(row["id"]),
+                    "id": row["provider_id"],
+                    "user_id": str(row["user_id"]),
+                    "identity_data": row["identity_data"],
+                    "provider": row["provider"],
+                    "last_sign_in_at": _iso(row["last_sign_in_at"]),
+                    "created_at": _iso(row["created_at"]),
+                    "updated_at": _iso(row["updated_at"]),
+                    "email": row["email"],
+                }
+                for row in user.identities
+            ]
+        else:
+            identities = [self._email_identity(user)]
+        body: dict[str, Any] = {
+            "id": str(user.id),
+            "aud": "authenticated",
+            "role": "authenticated",
+            "email": user.email,
+            "email_confirmed_at": _iso(user.confirmed_at),
+            "phone": "",
+            "confirmed_at": _iso(user.confirmed_at),
+            "last_sign_in_at": _iso(user.last_sign_in_at),
+            "app_metadata": {"provider": "email", "providers": ["email"]},
+            "user_metadata": user.user_metadata,
+            "identities": identities,
+            "created_at": _iso(user.created_at),
+            "updated_at": _iso(user.created_at),
+            "is_anonymous": False,
+        }
+        if user.confirmed_at is None:
+            body["confirmation_sent_at"] = _iso(user.created_at)
+        return body
+
+    def _email_identity(self, user: FakeUser) -> dict[str, Any]:
+        return {
             "identity_id": str(uuid.uuid5(user.id, "email")),
             "id": str(user.id),
             "user_id": str(user.id),
@@ -342,31 +447,17 @@ class FakeSupabaseAuth:
             "updated_at": _iso(user.created_at),
             "email": user.email,
         }
-        body: dict[str, Any] = {
-            "id": str(user.id),
-            "aud": "authenticated",
-            "role": "authenticated",
-            "email": user.email,
-            "email_confirmed_at": _iso(user.confirmed_at),
-            "phone": "",
-            "confirmed_at": _iso(user.confirmed_at),
-            "last_sign_in_at": _iso(user.last_sign_in_at),
-            "app_metadata": {"provider": "email", "providers": ["email"]},
-            "user_metadata": user.user_metadata,
-            "identities": [identity],
-            "created_at": _iso(user.created_at),
-            "updated_at": _iso(user.created_at),
-            "is_anonymous": False,
-        }
-        if user.confirmed_at is None:
-            body["confirmation_sent_at"] = _iso(user.created_at)
-        return body
 
-    def _session(self, user: FakeUser) -> dict[str, Any]:
+    def _session(self, user: FakeUser, amr: str = "password") -> dict[str, Any]:
         user.last_sign_in_at = datetime.now(UTC)
         refresh = secrets.token_urlsafe(12)
         self.refresh_tokens[refresh] = user.id
-        token = self.mint(user.id, email=user.email, user_metadata=user.user_metadata)
+        token = self.mint(
+            user.id,
+            email=user.email,
+            user_metadata=user.user_metadata,
+            amr=[{"method": amr, "timestamp": int(time.time())}],
+        )
         return {
             "access_token": token,
             "token_type": "bearer",
@@ -378,6 +469,44 @@ class FakeSupabaseAuth:
 
     def _user_by_id(self, user_id: uuid.UUID) -> FakeUser | None:
         return next((u for u in self.users.values() if u.id == user_id), None)
+
+    async def _find_for_login(self, email: str) -> FakeUser | None:
+        """The user the real password grant would find, from the database; LookupError where
+        it would fail to read the row (a NULL in a column it reads as a string)."""
+        assert self.dsn is not None
+        conn = await asyncpg.connect(self.dsn, timeout=10)
+        try:
+            row = await conn.fetchrow(
+                "select * from auth.users where instance_id = $1 and lower(email) = $2"
+                " and aud = 'authenticated' and is_sso_user = false",
+                INSTANCE_ID,
+                email,
+            )
+            if row is None:
+                return None
+            if any(row[column] is None for column in STRING_TOKEN_COLUMNS):
+                raise LookupError(f"NULL in a string column of auth.users {row['id']}")
+            identities = await conn.fetch(
+                "select * from auth.identities where user_id = $1 order by created_at", row["id"]
+            )
+        finally:
+            await conn.close()
+        user = self.users.get(email)
+        if user is None:
+            user = FakeUser(
+                id=row["id"],
+                email=email,
+                password_hash="",
+                user_metadata=_json(row["raw_user_meta_data"]),
+                created_at=row["created_at"],
+            )
+            self.users[email] = user
+        user.password_hash = row["encrypted_password"] or ""
+        user.confirmed_at = row["email_confirmed_at"]
+        user.identities = [
+            {**dict(i), "identity_data": _json(i["identity_data"])} for i in identities
+        ]
+        return user
 
     async def _db(self, query: str, *args: Any) -> None:
         if self.dsn is None:
@@ -457,17 +586,27 @@ class FakeSupabaseAuth:
             created_at=now,
             confirmed_at=None if self.confirm_email else now,
         )
+        identity = self._email_identity(user)
         try:
             await self._db(
-                "insert into auth.users (id, email, encrypted_password, raw_user_meta_data,"
-                " raw_app_meta_data, created_at, updated_at) values ($1, $2, $3, $4::jsonb,"
-                " $5::jsonb, $6, $6)",
+                "with new_user as (insert into auth.users (instance_id, id, aud, role, email,"
+                " encrypted_password, email_confirmed_at, confirmation_token, recovery_token,"
+                " email_change_token_new, email_change, raw_user_meta_data, raw_app_meta_data,"
+                " created_at, updated_at) values ($1, $2, 'authenticated', 'authenticated', $3,"
+                " $4, $5, $6, '', '', '', $7::jsonb, $8::jsonb, $9, $9) returning id)"
+                " insert into auth.identities (provider_id, user_id, identity_data, provider,"
+                " created_at, updated_at) select id::text, id, $10::jsonb, 'email', $9, $9"
+                " from new_user",
+                INSTANCE_ID,
                 user.id,
                 email,
                 user.password_hash,
+                user.confirmed_at,
+                "" if user.confirmed_at else secrets.token_hex(28),
                 json.dumps(user.user_metadata),
                 json.dumps({"provider": "email", "providers": ["email"]}),
                 now,
+                json.dumps(identity["identity_data"]),
             )
         except asyncpg.PostgresError:
             return self._error(request, 500, "unexpected_failure", "Database error saving new user")
@@ -485,7 +624,16 @@ class FakeSupabaseAuth:
         if grant == "refresh_token":
             if (problem := self._json_body(request, body, "refresh_token")) is not None:
                 return self._violation(request, problem)
-            user_id = self.refresh_tokens.pop(body["refresh_token"], None)
+            token = body["refresh_token"]
+            user_id = self.refresh_tokens.pop(token, None)
+            if user_id is None and token in self.used_refresh_tokens:
+                return self._error(
+                    request,
+                    400,
+                    "refresh_token_already_used",
+                    "Invalid Refresh Token: Already Used",
+                )
+            self.used_refresh_tokens.add(token)
             user = self._user_by_id(user_id) if user_id else None
             if user is None:
                 return self._error(
@@ -503,7 +651,16 @@ class FakeSupabaseAuth:
             return self._error(
                 request, 429, "over_request_rate_limit", "Request rate limit reached"
             )
-        user = self.users.get(body["email"].strip().lower())
+        email = body["email"].strip().lower()
+        if self.dsn is not None:
+            try:
+                user = await self._find_for_login(email)
+            except LookupError:
+                return self._error(
+                    request, 500, "unexpected_failure", "Database error querying schema"
+                )
+        else:
+            user = self.users.get(email)
         if user is None or not _check(body["password"], user.password_hash):
             return self._error(request, 400, "invalid_credentials", "Invalid login credentials")
         if user.confirmed_at is None:
@@ -541,6 +698,110 @@ class FakeSupabaseAuth:
                 "invalid JWT: unable to parse or verify signature, token is invalid",
             )
         return JSONResponse(self._user_json(user))
+
+    async def _update_user(self, request: Request) -> Response:
+        body = await self._record(request)
+        if (refused := self._gateway(request)) is not None:
+            return refused
+        token = self._bearer(request)
+        user = self._verified_user(token) if token else None
+        if user is None:
+            return self._error(
+                request,
+                403,
+                "bad_jwt",
+                "invalid JWT: unable to parse or verify signature, token is invalid",
+            )
+        if (problem := self._json_body(request, body, "password")) is not None:
+            return self._violation(request, problem)
+        password = body["password"]
+        if len(password) < self.password_min_length:
+            return self._error(
+                request,
+                422,
+                "weak_password",
+                f"Password should be at least {self.password_min_length} characters.",
+                weak_password={"reasons": ["length"]},
+            )
+        if _check(password, user.password_hash):
+            return self._error(
+                request,
+                422,
+                "same_password",
+                "New password should be different from the old password.",
+            )
+        user.password_hash = _hash(password)
+        await self._db(
+            "update auth.users set encrypted_password = $2, updated_at = now() where id = $1",
+            user.id,
+            user.password_hash,
+        )
+        return JSONResponse(self._user_json(user))
+
+    async def _recover(self, request: Request) -> Response:
+        body = await self._record(request)
+        if (refused := self._gateway(request)) is not None:
+            return refused
+        if (problem := self._json_body(request, body, "email")) is not None:
+            return self._violation(request, problem)
+        if self.rate_limited:
+            return self._error(
+                request,
+                429,
+                "over_email_send_rate_limit",
+                "For security purposes, you can only request this after 60 seconds.",
+            )
+        email = body["email"].strip().lower()
+        user = self.users.get(email)
+        if user is None and self.dsn is not None:
+            user = await self._find_for_login(email)
+        if user is not None:
+            token = secrets.token_hex(28)
+            redirect_to = request.query_params.get("redirect_to") or self.url
+            self.recovery_tokens[token] = (user.id, redirect_to)
+            link = (
+                f"{self.url}/auth/v1/verify?token={token}&type=recovery&redirect_to={redirect_to}"
+            )
+            self.recoveries.append((email, link))
+        # The same answer for a known and an unknown email.
+        return JSONResponse({})
+
+    async def _verify(self, request: Request) -> Response:
+        await self._record(request)
+        token = request.query_params.get("token", "")
+        found = self.recovery_tokens.pop(token, None)
+        redirect_to = request.query_params.get("redirect_to") or self.url
+        if request.query_params.get("type") != "recovery" or found is None:
+            fragment = (
+                "error=access_denied&error_code=otp_expired"
+                "&error_description=Email+link+is+invalid+or+has+expired"
+            )
+            return Response(status_code=303, headers={"Location": f"{redirect_to}#{fragment}"})
+        user = self._user_by_id(found[0])
+        assert user is not None
+        session = self._session(user, amr="otp")
+        fragment = "&".join(
+            f"{k}={session[k]}"
+            for k in ("access_token", "expires_at", "expires_in", "refresh_token", "token_type")
+        )
+        return Response(
+            status_code=303, headers={"Location": f"{found[1]}#{fragment}&type=recovery"}
+        )
+
+    async def _logout(self, request: Request) -> Response:
+        await self._record(request)
+        if (refused := self._gateway(request)) is not None:
+            return refused
+        token = self._bearer(request)
+        user = self._verified_user(token) if token else None
+        if user is None:
+            return self._error(
+                request, 401, "no_authorization", "This endpoint requires a valid Bearer token"
+            )
+        for refresh, owner in list(self.refresh_tokens.items()):
+            if owner == user.id:
+                del self.refresh_tokens[refresh]
+        return Response(status_code=204)
 
     def _admin_refusal(self, request: Request) -> Response | None:
         if (refused := self._gateway(request)) is not None:
@@ -593,47 +854,6 @@ class FakeSupabaseAuth:
         return JSONResponse({})
 
 
-@dataclass
-class RunningApp:
-    url: str
-    server: uvicorn.Server
-    thread: threading.Thread
-    sock: socket.socket
-    stopped: bool = field(default=False)
-
-    def stop(self) -> None:
-        """Stop answering: connections to the port are refused from now on."""
-        if self.stopped:
-            return
-        self.stopped = True
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        self.sock.close()
-
-
-@contextmanager
-def serve_app(app: Starlette) -> Iterator[RunningApp]:
-    """Run an ASGI app on a free loopback port, in a thread, for the duration of the block."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    config = uvicorn.Config(
-        app, log_level="critical", lifespan="off", ws="none", http="h11", access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    running = RunningApp(url, server, thread, sock)
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "the app did not start"
-            time.sleep(0.01)
-        yield running
-    finally:
-        running.stop()
-
-
 @contextmanager
 def serve_fake_supabase_auth(**options: Any) -> Iterator[FakeSupabaseAuth]:
     """A FakeSupabaseAuth on a free loopback port; ``fake.url`` is the project URL (the
@@ -643,3 +863,4 @@ def serve_fake_supabase_auth(**options: Any) -> Iterator[FakeSupabaseAuth]:
         fake.url = running.url
         fake.stop = running.stop
         yield fake
+        fake.check()  # only when the block ended normally: a failure inside it comes first

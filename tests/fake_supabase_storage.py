@@ -2,33 +2,49 @@
 
 The real Storage server cannot run here, so this one answers as it does, at the HTTP boundary,
 for the routes the ``supabase`` package's storage client (storage3) uses; the real client
-library runs unchanged against it. Shapes follow supabase/storage's sources:
+library runs unchanged against it. Shapes follow supabase/storage's sources (and were checked
+against the real server, on its file backend behind a gateway):
 
 - ``src/http/routes/object``: ``POST|PUT /object/{bucket}/{name}`` (multipart ``file`` part with
-  its content type, or a binary body; ``x-upsert: true`` to overwrite, else 409 Duplicate),
-  ``GET /object/{bucket}/{name}`` and ``/object/authenticated/...`` (download),
-  ``DELETE /object/{bucket}`` with ``{"prefixes": [...]}`` (answers the removed objects, ``[]``
-  when none), ``POST /object/sign/{bucket}/{name}`` with ``{"expiresIn"}`` ->
-  ``{"signedURL": "/object/sign/{bucket}/{name}?token=..."}`` (``POST /object/sign/{bucket}``
-  with ``{"expiresIn", "paths"}`` for many at once) and ``GET`` on that URL without any header
-  (the token is an HS256 JWT ``{url, iat, exp}`` made with the project's JWT secret).
+  its content type, or a binary body; ``x-upsert: true`` to overwrite, else 409
+  ``KeyAlreadyExists``), ``GET /object/{bucket}/{name}`` (download; a key that does not verify
+  counts as no key there, so a private bucket answers ``NoSuchBucket``; a valid non-service key
+  is held back by row-level security, ``NoSuchKey``) and ``/object/authenticated/...`` (a valid
+  key required), ``DELETE /object/{bucket}`` with ``{"prefixes": [...]}`` (at most 1,000;
+  answers the removed objects, ``[]`` when none), ``POST /object/sign/{bucket}/{name}`` with
+  ``{"expiresIn"}`` -> ``{"signedURL": "/object/sign/{bucket}/{name}?token=..."}`` (``POST
+  /object/sign/{bucket}`` with ``{"expiresIn", "paths"}``, at most 1,000, for many at once) and
+  ``GET`` on that URL without any header (the token is an HS256 JWT ``{url, iat, exp}`` made
+  with the project's JWT secret; the answer carries ``Expires``, not ``Cache-Control``).
+  Downloads carry ``Last-Modified`` as an HTTP date; ``?download=`` adds ``Content-Disposition:
+  attachment``.
 - ``src/http/routes/bucket``: ``GET /bucket`` and ``GET /bucket/{id}``.
-- ``src/internal/errors``: an error answers HTTP 400 (500 for internal errors) with the real
-  status in the body: ``{"statusCode": "404", "code": "NoSuchKey", "error": "not_found",
-  "message": "Object not found"}``; request validation answers as fastify does.
-- Authentication: the API gateway wants a known ``apikey`` header (401 ``{"message": "Invalid
-  API key"}`` otherwise), except on signed URLs; Storage then verifies the ``Authorization``
-  bearer JWT with the project's secret (``AccessDenied``, statusCode 403, when it does not
-  verify) and takes its ``role``. ``service_role`` bypasses row-level security; other roles see
-  no private bucket or object and may not write (the project's policies are not modelled).
+- ``src/internal/errors`` and ``src/http/error-handler.ts``: an error answers HTTP 400 (500 for
+  internal errors) with the real status in the body: ``{"statusCode": "404", "code":
+  "NoSuchKey", "error": "not_found", "message": "Object not found"}``; a request that fails the
+  route's schema (``routes-helper.ts``: every authenticated route requires an ``Authorization``
+  header) answers ``{"statusCode": "400", "code": "InvalidRequest", "error": "Error"}``.
+  JSON is ``application/json; charset=utf-8``.
+- Authentication (``src/http/plugins/jwt.ts``): Storage verifies the ``Authorization`` bearer JWT
+  with the project's secret (``AccessDenied``, statusCode 403, when it does not verify) and takes
+  its ``role``. ``service_role`` bypasses row-level security; other roles see no private bucket
+  or object and may not write (the project's policies are not modelled). In front of it, the
+  ``gateway``: ``"hosted"`` (the default) refuses a request whose ``apikey`` header is not one of
+  the project's keys with 401 ``{"message": "Invalid API key"}``, except on signed URLs, as a
+  hosted project's gateway does; ``"plain"`` passes every request through (self-hosted Kong's
+  Storage route, or storage-api on its own), so Storage itself answers a wrong key.
 - Buckets come from ``supabase/config.toml`` (``[storage.buckets.<id>]``): the same declaration
   the migration makes, with its ``allowed_mime_types`` and ``file_size_limit`` enforced
-  (``invalid_mime_type`` 415, ``Payload too large`` 413), as is the global
-  ``[storage] file_size_limit``, and object names follow Storage's key rule (``InvalidKey``).
+  (``InvalidMimeType`` 415, ``EntityTooLarge`` 413), as is the global ``[storage]
+  file_size_limit``, and object names follow Storage's key rule (``src/storage/limits.ts``:
+  ASCII letters, digits and a few marks; ``InvalidKey``).
 
 Every request is recorded (``requests``), and faults can be planned for the next requests: an
 HTTP status from a gateway, a Storage error in its 400-with-statusCode shape, a dropped
-connection, a delay. The fake's clock can be moved forward to expire signed URLs.
+connection, a delay (Storage aborts the request when the client goes away), a stall (a gateway
+without abort-on-close: the request is carried out after the stall even though the client gave
+up). The fake's clock can be moved forward to expire signed URLs, and its JWT secret rotated
+(``rotate_keys``) so that the keys handed out before stop verifying.
 
 It runs uvicorn in a thread of the test process, so a server subprocess can reach it too
 (``SUPABASE_URL=fake.url``, ``SUPABASE_SERVICE_ROLE_KEY=fake.service_key``).
@@ -37,6 +53,7 @@ It runs uvicorn in a thread of the test process, so a server subprocess can reac
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import hashlib
 import re
 import secrets
@@ -50,7 +67,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 import jwt
@@ -58,17 +75,21 @@ import orjson
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
-from tests.fake_supabase_auth import serve_app
+from tests.loopback import serve_app
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_TOML = ROOT / "supabase" / "config.toml"
 
-# Storage's rule for object names (src/storage/limits.ts, isValidKey): S3-safe characters.
-_VALID_NAME = re.compile(r"^(\w|/|!|-|\.|\*|'|\(|\)| |&|\$|@|=|;|:|\+|,|\?)*$")
+# Storage's rule for object names (src/storage/limits.ts, isValidKey): S3-safe ASCII characters
+# (Python's \w would also let letters like "é" through; JavaScript's does not).
+_VALID_NAME = re.compile(r"^[A-Za-z0-9_/!.*'() &$=@;:+,?-]*$")
+# src/storage/limits.ts, MAX_OBJECTS_PER_REQUEST: names per signing or deleting request.
+MAX_OBJECTS_PER_REQUEST = 1000
+JSON_TYPE = "application/json; charset=utf-8"
 _UNITS = {"b": 1, "kb": 1024, "kib": 1024, "mb": 1024**2, "mib": 1024**2, "gb": 1024**3}
 _UNITS["gib"] = 1024**3
 
@@ -85,6 +106,16 @@ def parse_size(text: str | int) -> int:
 
 def _now_iso(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _http_date(at: float) -> str:
+    """As JavaScript's ``Date.toUTCString()``: ``Tue, 02 Dec 2025 10:00:00 GMT``."""
+    return email.utils.formatdate(at, usegmt=True)
+
+
+def json_response(body: Any, status_code: int = 200) -> Response:
+    """JSON as Storage (fastify) and the gateway send it: ``application/json; charset=utf-8``."""
+    return Response(orjson.dumps(body), status_code=status_code, media_type=JSON_TYPE)
 
 
 @dataclass
@@ -139,6 +170,7 @@ class StoredObject:
     id: str
     created_at: str
     updated_at: str
+    updated_at_s: float
 
     @property
     def etag(self) -> str:
@@ -173,9 +205,12 @@ class Seen:
 
 @dataclass
 class Fault:
-    kind: str  # "http", "storage", "drop" or "delay"
+    kind: str  # "http", "storage", "drop", "delay" or "stall"
     status: int = 503
     seconds: float = 0.0
+    code: str = "DatabaseConnectionLimit"
+    error: str | None = None
+    message: str = "planned failure (a test fault)"
 
 
 class _DropConnection(Exception):
@@ -204,18 +239,14 @@ def storage_error(status: int, code: str, message: str, error: str | None = None
     """An error as Storage renders it: HTTP 400 (500 for internal errors), the real status in
     the body's ``statusCode``, ``error`` the legacy name (or the code)."""
     body = {"statusCode": str(status), "code": code, "error": error or code, "message": message}
-    return JSONResponse(body, status_code=500 if status == 500 else 400)
+    return json_response(body, 500 if status == 500 else 400)
 
 
 def validation_error(message: str) -> Response:
-    """fastify's answer to a request that fails the route's JSON schema."""
-    body = {
-        "statusCode": "400",
-        "code": "FST_ERR_VALIDATION",
-        "error": "Bad Request",
-        "message": message,
-    }
-    return JSONResponse(body, status_code=400)
+    """A request that fails the route's schema (fastify's FST_ERR_VALIDATION), as Storage's
+    error handler renders it: the code mapped to InvalidRequest, ``error`` the error's name."""
+    body = {"statusCode": "400", "code": "InvalidRequest", "error": "Error", "message": message}
+    return json_response(body, 400)
 
 
 def _no_such_bucket() -> Response:
@@ -226,7 +257,10 @@ def _no_such_key() -> Response:
     return storage_error(404, "NoSuchKey", "Object not found", "not_found")
 
 
-Handler = Callable[[Request, str], Awaitable[Response]]
+# The caller's role, or None when the request carries no key Storage could verify (allowed on
+# the download route only).
+Handler = Callable[[Request, str | None], Awaitable[Response]]
+Auth = Literal["required", "optional", "none"]
 
 
 class FakeSupabaseStorage:
@@ -236,12 +270,14 @@ class FakeSupabaseStorage:
         *,
         global_file_size_limit: int | None = None,
         project_ref: str = "openhiretest",
+        gateway: Literal["hosted", "plain"] = "hosted",
     ) -> None:
         if buckets is None:
             buckets, global_file_size_limit = buckets_from_config()
         self.buckets = {b.id: b for b in buckets}
         self.global_file_size_limit = global_file_size_limit or 50 * 1024**2
         self.project_ref = project_ref
+        self.gateway = gateway
         self.jwt_secret = secrets.token_urlsafe(32)
         self.service_key = self.make_key("service_role")
         self.anon_key = self.make_key("anon")
@@ -256,7 +292,7 @@ class FakeSupabaseStorage:
             Route("/bucket/{bucket}", self._route(self.get_bucket), methods=["GET"]),
             Route(
                 "/object/sign/{bucket}/{name:path}",
-                self._route(self.signed_download, gateway=False),
+                self._route(self.signed_download, auth="none"),
                 methods=["GET"],
             ),
             Route("/object/sign/{bucket}/{name:path}", self._route(self.sign), methods=["POST"]),
@@ -266,14 +302,18 @@ class FakeSupabaseStorage:
                 self._route(self.download),
                 methods=["GET"],
             ),
-            Route("/object/{bucket}/{name:path}", self._route(self.download), methods=["GET"]),
+            Route(
+                "/object/{bucket}/{name:path}",
+                self._route(self.download, auth="optional"),
+                methods=["GET"],
+            ),
             Route(
                 "/object/{bucket}/{name:path}", self._route(self.upload), methods=["POST", "PUT"]
             ),
             Route("/object/{bucket}", self._route(self.delete_objects), methods=["DELETE"]),
             Route(
                 "/{rest:path}",
-                self._route(self.no_route, gateway=False),
+                self._route(self.no_route, auth="none"),
                 methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"],
             ),
         ]
@@ -300,23 +340,46 @@ class FakeSupabaseStorage:
         claims |= {"iat": now, "exp": now + 10 * 365 * 86400}
         return jwt.encode(claims, secret or self.jwt_secret, algorithm="HS256")
 
+    def rotate_keys(self) -> str:
+        """A new JWT secret, as when a project's legacy JWT secret is rotated: the keys made
+        before (the service key a server holds) no longer verify. Returns the new service key."""
+        with self._lock:
+            self.jwt_secret = secrets.token_urlsafe(32)
+            self.service_key = self.make_key("service_role")
+            self.anon_key = self.make_key("anon")
+            return self.service_key
+
     def fail_next(self, count: int = 1, status: int = 503) -> None:
         """The next ``count`` requests get ``status`` from the gateway (a non-Storage body)."""
         self._plan(count, Fault("http", status))
 
-    def fail_next_in_storage(self, count: int = 1, status: int = 503) -> None:
+    def fail_next_in_storage(
+        self,
+        count: int = 1,
+        status: int = 503,
+        code: str = "DatabaseConnectionLimit",
+        error: str | None = None,
+        message: str = "planned failure (a test fault)",
+    ) -> None:
         """The next ``count`` requests get a Storage error of ``status`` in its usual shape:
-        HTTP 400 (500 for 500) with the status in the body, as for a database out of
-        connections (503) or timing out (544)."""
-        self._plan(count, Fault("storage", status))
+        HTTP 400 (500 for 500) with the status, ``code`` and ``error`` in the body, as for a
+        database out of connections (503) or timing out (544 DatabaseTimeout)."""
+        self._plan(count, Fault("storage", status, code=code, error=error, message=message))
 
     def drop_next(self, count: int = 1) -> None:
         """The next ``count`` requests see their connection broken mid-answer."""
         self._plan(count, Fault("drop"))
 
     def delay_next(self, count: int = 1, seconds: float = 1.0) -> None:
-        """The next ``count`` requests are answered after ``seconds``."""
+        """The next ``count`` requests are answered after ``seconds``; one whose client has
+        gone by then is dropped, as Storage aborts it."""
         self._plan(count, Fault("delay", seconds=seconds))
+
+    def stall_next(self, count: int = 1, seconds: float = 1.0) -> None:
+        """The next ``count`` requests are held for ``seconds`` and then carried out even if
+        their client gave up meanwhile: Storage frozen, then recovering, behind a gateway that
+        does not abort a forwarded request when the client closes. An upload lands late."""
+        self._plan(count, Fault("stall", seconds=seconds))
 
     def advance_clock(self, seconds: float) -> None:
         """Move the fake's clock forward: signed URLs expire by it."""
@@ -354,8 +417,12 @@ class FakeSupabaseStorage:
     # Plumbing: record, faults, gateway and JWT checks, then the route's handler
 
     def _route(
-        self, handler: Handler, *, gateway: bool = True
+        self, handler: Handler, *, auth: Auth = "required"
     ) -> Callable[[Request], Awaitable[Response]]:
+        """``auth``: "required" (the route's schema wants an Authorization header, and the
+        key must verify), "optional" (the download route: no key, or one that does not
+        verify, is served as to no one) or "none" (signed URLs, and no gateway check)."""
+
         async def endpoint(request: Request) -> Response:
             body = await request.body()
             seen = Seen(
@@ -371,28 +438,30 @@ class FakeSupabaseStorage:
                 fault = self._faults.popleft() if self._faults else None
             if fault is not None:
                 if fault.kind == "delay":
+                    # Storage aborts a request whose client went away: a write that timed out
+                    # on the client's side must not land later, in another test.
+                    ends = time.monotonic() + fault.seconds
+                    while time.monotonic() < ends:
+                        if await request.is_disconnected():
+                            return Response(status_code=499)
+                        await asyncio.sleep(min(0.1, max(0.0, ends - time.monotonic())))
+                elif fault.kind == "stall":
+                    # The body was read already (a gateway buffers it): carry on regardless.
                     await asyncio.sleep(fault.seconds)
-                    if await request.is_disconnected():
-                        # Storage aborts a request whose client went away: a write that timed
-                        # out on the client's side must not land later, in another test.
-                        return Response(status_code=499)
                 elif fault.kind == "drop":
                     return _Dropped()
                 elif fault.kind == "storage":
-                    return storage_error(
-                        fault.status, "DatabaseConnectionLimit", "planned failure (a test fault)"
-                    )
+                    return storage_error(fault.status, fault.code, fault.message, fault.error)
                 else:
-                    return JSONResponse(
-                        {"message": "upstream unavailable (a test fault)"},
-                        status_code=fault.status,
+                    return json_response(
+                        {"message": "upstream unavailable (a test fault)"}, fault.status
                     )
-            role = "anon"
-            if gateway:
+            role: str | None = None
+            if auth != "none":
                 denied = self._gateway(seen)
                 if denied is not None:
                     return denied
-                role_or_error = self._verify_bearer(seen)
+                role_or_error = self._verify_bearer(seen, required=auth == "required")
                 if isinstance(role_or_error, Response):
                     return role_or_error
                 role = role_or_error
@@ -402,49 +471,58 @@ class FakeSupabaseStorage:
         return endpoint
 
     def _gateway(self, seen: Seen) -> Response | None:
+        if self.gateway == "plain":
+            return None
         key = seen.headers.get("apikey") or seen.query.get("apikey")
         if not key:
-            return JSONResponse(
+            return json_response(
                 {
                     "message": "No API key found in request",
                     "hint": "No `apikey` request header or url param was found.",
                 },
-                status_code=401,
+                401,
             )
         if key not in (self.service_key, self.anon_key):
-            return JSONResponse(
+            return json_response(
                 {
                     "message": "Invalid API key",
                     "hint": "Double check your Supabase `anon` or `service_role` API key.",
                 },
-                status_code=401,
+                401,
             )
         return None
 
-    def _verify_bearer(self, seen: Seen) -> str | Response:
-        token = re.sub(r"^Bearer\s+", "", seen.headers.get("authorization", ""), flags=re.I)
-        if not token:
-            return storage_error(403, "AccessDenied", "jwt must be provided", "Unauthorized")
+    def _verify_bearer(self, seen: Seen, *, required: bool) -> str | Response | None:
+        """The key's role; None for no verified key where that is allowed. The schema check
+        (a missing header) comes before the key check, as fastify validates before hooks."""
+        header = seen.headers.get("authorization")
+        if header is None:
+            if required:
+                return validation_error("headers must have required property 'authorization'")
+            return None
+        token = re.sub(r"^Bearer\s+", "", header, flags=re.I)
         try:
             claims = jwt.decode(
                 token, self.jwt_secret, algorithms=["HS256"], options={"verify_aud": False}
             )
         except jwt.PyJWTError as exc:
+            if not required:
+                return None
             return storage_error(403, "AccessDenied", str(exc) or "invalid JWT", "Unauthorized")
         return str(claims.get("role", "anon"))
 
     async def _gateway_no_route(self, request: Request) -> Response:
-        return JSONResponse({"message": "no Route matched with those values"}, status_code=404)
+        return json_response({"message": "no Route matched with those values"}, 404)
 
-    async def no_route(self, request: Request, role: str) -> Response:
+    async def no_route(self, request: Request, role: str | None) -> Response:
         body = {
             "statusCode": 404,
             "error": "Not Found",
             "message": f"Route {request.method}:{request.url.path} not found",
         }
-        return JSONResponse(body, status_code=404)
+        return json_response(body, 404)
 
-    def _visible_bucket(self, bucket_id: str, role: str) -> FakeBucket | None:
+    def _visible_bucket(self, bucket_id: str, role: str | None) -> FakeBucket | None:
         bucket = self.buckets.get(bucket_id)
         if bucket is None or (role != "service_role" and not bucket.public):
             return None  # row-level security hides private buckets from other roles
@@ -452,17 +530,17 @@ class FakeSupabaseStorage:
 
     # Buckets
 
-    async def list_buckets(self, request: Request, role: str) -> Response:
+    async def list_buckets(self, request: Request, role: str | None) -> Response:
         visible = [b.as_json() for b in self.buckets.values() if self._visible_bucket(b.id, role)]
-        return JSONResponse(visible)
+        return json_response(visible)
 
-    async def get_bucket(self, request: Request, role: str) -> Response:
+    async def get_bucket(self, request: Request, role: str | None) -> Response:
         bucket = self._visible_bucket(request.path_params["bucket"], role)
-        return JSONResponse(bucket.as_json()) if bucket else _no_such_bucket()
+        return json_response(bucket.as_json()) if bucket else _no_such_bucket()
 
     # Objects
 
-    async def upload(self, request: Request, role: str) -> Response:
+    async def upload(self, request: Request, role: str | None) -> Response:
         bucket_id, name = request.path_params["bucket"], request.path_params["name"]
         seen: Seen = request.state.seen
         if not name or not _VALID_NAME.fullmatch(name):
@@ -479,7 +557,7 @@ class FakeSupabaseStorage:
             exists = (bucket_id, name) in self.objects
         if exists and not upsert:
             return storage_error(
-                409, "ResourceAlreadyExists", "The resource already exists", "Duplicate"
+                409, "KeyAlreadyExists", "The resource already exists", "Duplicate"
             )
         content_type = seen.headers.get("content-type", "")
         if content_type.startswith("multipart/form-data"):
@@ -512,7 +590,8 @@ class FakeSupabaseStorage:
                 "The object exceeded the maximum allowed size",
                 "Payload too large",
             )
-        at = _now_iso(self.now())
+        now = self.now()
+        at = _now_iso(now)
         with self._lock:
             previous = self.objects.get((bucket_id, name))
             stored = StoredObject(
@@ -522,31 +601,46 @@ class FakeSupabaseStorage:
                 id=previous.id if previous else str(uuid.uuid4()),
                 created_at=previous.created_at if previous else at,
                 updated_at=at,
+                updated_at_s=now,
             )
             self.objects[(bucket_id, name)] = stored
-        return JSONResponse({"Id": stored.id, "Key": f"{bucket_id}/{name}"})
+        return json_response({"Id": stored.id, "Key": f"{bucket_id}/{name}"})
 
-    async def download(self, request: Request, role: str) -> Response:
+    async def download(self, request: Request, role: str | None) -> Response:
+        """getObject.ts: the bucket is looked up as the superuser; without a verified key only
+        a public bucket serves (NoSuchBucket otherwise); with one, row-level security decides
+        which objects exist (NoSuchKey for one it hides)."""
         bucket_id, name = request.path_params["bucket"], request.path_params["name"]
-        if self._visible_bucket(bucket_id, role) is None:
+        bucket = self.buckets.get(bucket_id)
+        if bucket is None or (role is None and not bucket.public):
             return _no_such_bucket()
-        return self._serve(bucket_id, name)
+        if role != "service_role" and not bucket.public:
+            return _no_such_key()
+        return self._serve(bucket_id, name, download=request.query_params.get("download"))
 
-    def _serve(self, bucket_id: str, name: str) -> Response:
+    def _serve(
+        self, bucket_id: str, name: str, *, download: str | None, expires: float | None = None
+    ) -> Response:
+        """renderer.ts: a signed URL's answer says when it expires (``Expires``) instead of
+        the object's ``Cache-Control``; ``download`` asks for an attachment."""
         stored = self.object(bucket_id, name)
         if stored is None:
             return _no_such_key()
-        return Response(
-            stored.data,
-            media_type=stored.content_type,
-            headers={
-                "cache-control": stored.cache_control,
-                "etag": stored.etag,
-                "last-modified": stored.updated_at,
-            },
-        )
+        headers = {"etag": stored.etag, "last-modified": _http_date(stored.updated_at_s)}
+        if expires is not None:
+            headers["expires"] = _http_date(expires)
+        else:
+            headers["cache-control"] = stored.cache_control
+        if download is not None:
+            encoded = quote(download, safe="")
+            headers["content-disposition"] = (
+                f"attachment; filename={encoded}; filename*=UTF-8''{encoded}"
+                if download
+                else "attachment;"
+            )
+        return Response(stored.data, media_type=stored.content_type, headers=headers)
 
-    async def delete_objects(self, request: Request, role: str) -> Response:
+    async def delete_objects(self, request: Request, role: str | None) -> Response:
         seen: Seen = request.state.seen
         try:
             body = seen.json()
@@ -557,6 +651,13 @@ class FakeSupabaseStorage:
             return validation_error("body must have required property 'prefixes'")
         if not prefixes:
             return validation_error("body/prefixes must NOT have fewer than 1 items")
+        if len(prefixes) > MAX_OBJECTS_PER_REQUEST:
+            return storage_error(
+                400,
+                "InvalidRequest",
+                f"Bulk object requests are limited to {MAX_OBJECTS_PER_REQUEST} objects per"
+                " request.",
+            )
         bucket_id = request.path_params["bucket"]
         removed = []
         if role == "service_role":
@@ -565,9 +666,9 @@ class FakeSupabaseStorage:
                     stored = self.objects.pop((bucket_id, name), None)
                     if stored is not None:
                         removed.append(_object_json(bucket_id, name, stored))
-        return JSONResponse(removed)
+        return json_response(removed)
 
-    async def sign(self, request: Request, role: str) -> Response:
+    async def sign(self, request: Request, role: str | None) -> Response:
         bucket_id, name = request.path_params["bucket"], request.path_params["name"]
         seen: Seen = request.state.seen
         try:
@@ -581,9 +682,9 @@ class FakeSupabaseStorage:
             return expires_in
         if self._visible_bucket(bucket_id, role) is None or self.object(bucket_id, name) is None:
             return _no_such_key()
-        return JSONResponse({"signedURL": self._signed_path(bucket_id, name, expires_in)})
+        return json_response({"signedURL": self._signed_path(bucket_id, name, expires_in)})
 
-    async def sign_many(self, request: Request, role: str) -> Response:
+    async def sign_many(self, request: Request, role: str | None) -> Response:
         bucket_id = request.path_params["bucket"]
         seen: Seen = request.state.seen
         try:
@@ -600,6 +701,10 @@ class FakeSupabaseStorage:
             return validation_error("body must have required property 'paths'")
         if not paths:
             return validation_error("body/paths must NOT have fewer than 1 items")
+        if len(paths) > MAX_OBJECTS_PER_REQUEST:
+            return validation_error(
+                f"body/paths must NOT have more than {MAX_OBJECTS_PER_REQUEST} items"
+            )
         visible = self._visible_bucket(bucket_id, role) is not None
         items = []
         for name in paths:
@@ -609,7 +714,7 @@ class FakeSupabaseStorage:
             else:
                 error = "Either the object does not exist or you do not have access to it"
                 items.append({"error": error, "path": name, "signedURL": None})
-        return JSONResponse(items)
+        return json_response(items)
 
     def _expires_in(self, body: dict[str, Any]) -> int | Response:
         raw = body.get("expiresIn")
@@ -630,7 +735,7 @@ class FakeSupabaseStorage:
         token = jwt.encode(claims, self.jwt_secret, algorithm="HS256")
         return f"/object/sign/{quote(url)}?token={token}"
 
-    async def signed_download(self, request: Request, role: str) -> Response:
+    async def signed_download(self, request: Request, role: str | None) -> Response:
         bucket_id, name = request.path_params["bucket"], request.path_params["name"]
         token = request.query_params.get("token")
         if not token:
@@ -645,7 +750,12 @@ class FakeSupabaseStorage:
             return storage_error(400, "InvalidJWT", "jwt expired")
         if claims.get("url") != f"{bucket_id}/{name}":
             return storage_error(400, "InvalidSignature", "Invalid signature")
-        return self._serve(bucket_id, name)
+        return self._serve(
+            bucket_id,
+            name,
+            download=request.query_params.get("download"),
+            expires=float(claims["exp"]),
+        )
 
 
 def _object_json(bucket_id: str, name: str, stored: StoredObject) -> dict[str, Any]:

@@ -15,7 +15,14 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import Account, ServerProcess, job_payload, minimal_pdf, unique_email
+from tests.conftest import (
+    Account,
+    ServerProcess,
+    job_payload,
+    minimal_pdf,
+    share_created_at,
+    unique_email,
+)
 
 MB = 1024 * 1024
 PNG = (
@@ -464,6 +471,32 @@ def test_listing_pagination(signup, shared: dict[str, Account]) -> None:
     assert error_code(garbage) == "invalid_cursor"
 
 
+def test_listing_pages_exactly_through_applications_that_share_a_created_at(
+    signup, server: ServerProcess
+) -> None:
+    recruiter, candidate = signup("recruiter"), signup("candidate")
+    created = [applied(candidate, post_job(recruiter)["id"])["id"] for _ in range(9)]
+    # Two groups of rows with one created_at each: only the id tells them apart, so a cursor
+    # without the id (or an order without it) repeats or skips rows within a group.
+    expected = share_created_at(server.dsn, "applications", [created[:4], created[4:]])
+
+    for who in (candidate, recruiter):
+        for limit in (1, 2, 3, 4):
+            seen: list[str] = []
+            cursor: str | None = None
+            for _ in range(20):
+                params: dict[str, Any] = {"limit": limit, **({"cursor": cursor} if cursor else {})}
+                resp = who.client.get("/applications", params=params)
+                assert resp.status_code == 200, resp.text
+                page = resp.json()
+                assert page["total"] == 9
+                seen += [item["id"] for item in page["items"]]
+                cursor = page["next_cursor"]
+                if cursor is None:
+                    break
+            assert seen == expected, (who.role, limit)  # no repeat, no gap, one order
+
+
 def test_get_one_application(shared: dict[str, Account]) -> None:
     recruiter, other_recruiter = shared["recruiter"], shared["stranger_recruiter"]
     candidate, other_candidate = shared["candidate"], shared["stranger_candidate"]
@@ -632,3 +665,95 @@ async def test_deleting_a_job_removes_its_applications_and_resumes(
     # The other job's application and résumé are untouched.
     assert paths[2].is_file()
     assert candidate.client.get(kept["resume"]["download_url"]).content == minimal_pdf("kept")
+
+
+# --- blob keys the server did not write -------------------------------------------------------
+
+
+async def write_past_the_server(server: ServerProcess, sql: str, *args: Any) -> None:
+    """A write the API would never make, as a user's token can on a Supabase project whose
+    default privileges were never revoked (docs/security.md), or an operator's slip."""
+    conn = await asyncpg.connect(server.dsn)
+    try:
+        await conn.execute(sql, *args)
+    finally:
+        await conn.close()
+
+
+async def test_a_resume_key_written_past_the_server_is_never_followed(
+    signup, server: ServerProcess
+) -> None:
+    """A row naming another application's résumé neither serves nor deletes that résumé."""
+    victim, attacker = signup("candidate"), signup("candidate")
+    recruiter, attackers_recruiter = signup("recruiter"), signup("recruiter")
+    victims_pdf = minimal_pdf("Victim, private")
+    victims = applied(victim, post_job(recruiter)["id"], resume=victims_pdf)
+    victims_key = f"resumes/{victims['id']}/resume.pdf"
+    job = post_job(attackers_recruiter)
+    without = applied(attacker, job["id"])
+    with_own = applied(attacker, post_job(recruiter)["id"], resume=minimal_pdf("attacker"))
+    for application in (without, with_own):
+        await write_past_the_server(
+            server,
+            "update public.applications set resume_key = $2, resume_filename = 'cv.pdf',"
+            " resume_size = 1 where id = $1",
+            uuid.UUID(application["id"]),
+            victims_key,
+        )
+
+    for who, application in (
+        (attacker, without),
+        (attackers_recruiter, without),
+        (attacker, with_own),
+        (recruiter, with_own),
+    ):
+        resp = who.client.get(f"/applications/{application['id']}/resume")
+        assert resp.status_code == 404, resp.status_code
+        assert error_code(resp) == "not_found"
+        assert victims_pdf not in resp.content
+
+    # Deleting the job deletes its own applications' files, never the one a row points at.
+    assert attackers_recruiter.client.delete(f"/jobs/{job['id']}").status_code == 204
+    assert resume_path(server, victims["id"]).read_bytes() == victims_pdf
+    assert victim.client.get(f"/applications/{victims['id']}/resume").content == victims_pdf
+
+
+async def test_an_artifact_key_outside_its_interview_gets_no_url(
+    signup, server: ServerProcess
+) -> None:
+    """An artifact row naming a file outside its own interview's folders (another candidate's
+    résumé here) is listed without a URL; the interview's own files keep theirs."""
+    victim, attacker, recruiter = signup("candidate"), signup("candidate"), signup("recruiter")
+    victims_pdf = minimal_pdf("Victim, private")
+    victims = applied(victim, post_job(recruiter)["id"], resume=victims_pdf)
+    application = applied(attacker, post_job(recruiter)["id"])
+    scheduled = recruiter.client.post(f"/applications/{application['id']}/interviews", json={})
+    assert scheduled.status_code == 201, scheduled.text
+    interview = scheduled.json()["id"]
+    own_key = f"screenshots/{interview}/000001.png"
+    foreign = [
+        f"resumes/{victims['id']}/resume.pdf",
+        f"screenshots/{uuid.uuid4()}/000001.png",
+        f"resumes/{interview}/resume.pdf",
+        f"screenshots/{interview}/nested/000001.png",
+    ]
+    for key in [own_key, *foreign]:
+        await write_past_the_server(
+            server,
+            "insert into public.interview_artifacts (interview_id, kind, blob_key,"
+            " content_type, size_bytes) values ($1, 'screenshot', $2, 'image/png', 1)",
+            uuid.UUID(interview),
+            key,
+        )
+
+    for who in (attacker, recruiter):
+        resp = who.client.get(f"/interviews/{interview}/artifacts")
+        assert resp.status_code == 200, resp.text
+        items = resp.json()["items"]
+        assert len(items) == 1 + len(foreign)
+        urls = [item["url"] for item in items]
+        assert urls[0] is not None and own_key in urls[0]
+        assert urls[1:] == [None] * len(foreign)
+        for url in urls:
+            if url is not None:
+                assert victims_pdf not in who.client.get(url).content

@@ -9,6 +9,7 @@ import json
 import secrets
 import time
 import uuid
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -19,7 +20,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from server.auth.throttle import LoginPolicy, LoginThrottle
+from server.auth.throttle import (
+    LocalLoginThrottle,
+    LoginPolicy,
+    LoginThrottle,
+    Reservation,
+    address_key,
+)
 from server.errors import RateLimited
 from tests.conftest import ServerProcess, unique_email
 
@@ -99,11 +106,14 @@ def test_signup_returns_the_user_and_a_working_token(client: httpx.Client) -> No
     resp = client.post("/auth/signup", json=body)
     assert resp.status_code == 201, resp.text
     session = resp.json()
-    assert set(session) == {"access_token", "token_type", "expires_in", "user"}
+    # Without the cookie header, the refresh token is in the body (issue 16: every session has
+    # one; tests/test_account.py covers the cookie).
+    assert set(session) == {"access_token", "token_type", "expires_in", "refresh_token", "user"}
     assert session["token_type"] == "bearer"
     assert session["expires_in"] == 3600
+    assert "set-cookie" not in resp.headers
     user = session["user"]
-    assert set(user) == {"id", "email", "full_name", "role", "created_at"}
+    assert set(user) == {"id", "email", "full_name", "role", "created_at", "company_name"}
     uuid.UUID(user["id"])
     assert user["email"] == body["email"].strip().lower()
     assert user["full_name"] == "Ada Lovelace"
@@ -535,7 +545,7 @@ def test_failed_logins_are_slowed_then_refused(make_server: Any) -> None:
     assert_error(resp, 401, "invalid_credentials")
     assert elapsed >= 0.5
 
-    # Failures 6-10 at once: each is checked with 5 failures recorded, so each waits 1 s.
+    # Failures 6-10 at once: each reserved in turn, they wait 1, 2, 2, 2 and 2 s.
     with ThreadPoolExecutor(5) as pool:
         answers = list(pool.map(lambda _: _login(url, email, "nope"), range(5)))
     for resp, elapsed in answers:
@@ -587,12 +597,48 @@ POLICY = LoginPolicy(window_s=900, slow_after=3, block_after=10, block_after_ip=
 A, ADDR = "a@x.test", "10.0.0.1"
 
 
-def make_throttle() -> tuple[LoginThrottle, FakeClock]:
-    clock = FakeClock()
-    return LoginThrottle(POLICY, clock=clock), clock
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from tests.cluster_harness import RedisServer
+
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server.url
+    server.stop()
 
 
-def fail(
+@pytest.fixture(params=["local", "redis"])
+async def make_throttle(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    """The throttle of one kind: the same suite runs against the in-memory one and the one
+    several nodes share in Redis (server.cluster.throttle), each with a clock the test moves."""
+    clients: list[Any] = []
+
+    async def make(policy: LoginPolicy = POLICY) -> tuple[LoginThrottle, FakeClock]:
+        clock = FakeClock()
+        if request.param == "local":
+            return LocalLoginThrottle(policy, clock=clock), clock
+        import redis.asyncio as aioredis
+
+        from server.cluster.throttle import RedisLoginThrottle
+
+        client = aioredis.Redis.from_url(request.getfixturevalue("redis_url"))
+        clients.append(client)
+        await client.flushdb()
+        return RedisLoginThrottle(client, policy, clock=clock), clock
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+async def check(throttle: LoginThrottle, email: str = A, address: str = ADDR) -> float:
+    """The delay an attempt would wait now (the attempt is then withdrawn, uncounted)."""
+    reservation = await throttle.reserve(email, address)
+    await throttle.settle(reservation, "void")
+    return reservation.delay_s
+
+
+async def fail(
     throttle: LoginThrottle,
     clock: FakeClock,
     times: int,
@@ -601,114 +647,184 @@ def fail(
     step: float = 1.0,
 ) -> None:
     for _ in range(times):
-        throttle.record_failure(email, address)
+        await throttle.settle(await throttle.reserve(email, address), "failure")
         clock.now += step
 
 
-def retry_after(throttle: LoginThrottle, email: str = A, address: str = ADDR) -> int:
+async def retry_after(throttle: LoginThrottle, email: str = A, address: str = ADDR) -> int:
     with pytest.raises(RateLimited) as refused:
-        throttle.check(email, address)
+        await throttle.reserve(email, address)
     assert refused.value.status == 429
     retry = int(refused.value.headers["Retry-After"])
     assert refused.value.details == {"retry_after_s": retry}
     return retry
 
 
-def test_throttle_delays_double_after_the_third_failure_and_are_capped() -> None:
-    throttle, clock = make_throttle()
+async def test_throttle_delays_double_after_the_third_failure_and_are_capped(
+    make_throttle: Any,
+) -> None:
+    throttle, clock = await make_throttle()
     delays = []
     for _ in range(10):
-        delays.append(throttle.check(A, ADDR))
-        fail(throttle, clock, 1)
+        delays.append(await check(throttle))
+        await fail(throttle, clock, 1)
     assert delays == [0.0, 0.0, 0.0, 0.25, 0.5, 1.0, 2.0, 2.0, 2.0, 2.0]
-    retry_after(throttle)  # the 11th attempt
+    await retry_after(throttle)  # the 11th attempt
 
 
-def test_throttle_refuses_after_the_tenth_failure_with_an_exact_retry_after() -> None:
-    throttle, clock = make_throttle()
+async def test_throttle_refuses_after_the_tenth_failure_with_an_exact_retry_after(
+    make_throttle: Any,
+) -> None:
+    throttle, clock = await make_throttle()
     first = clock.now
-    fail(throttle, clock, 10)  # at first, first + 1, ..., first + 9
+    await fail(throttle, clock, 10)  # at first, first + 1, ..., first + 9
     told_at = clock.now
-    retry = retry_after(throttle)
+    retry = await retry_after(throttle)
     # The oldest failure leaves the window at first + 900: the client is told that, give or
     # take the rounding up to a whole second.
     assert first + 900 <= told_at + retry <= first + 902
     clock.now = first + 899.5
-    retry_after(throttle)
+    await retry_after(throttle)
     clock.now = told_at + retry
-    assert throttle.check(A, ADDR) == 2.0  # nine left in the window: let in, slowed
+    assert await check(throttle) == 2.0  # nine left in the window: let in, slowed
 
 
-def test_throttle_is_per_account() -> None:
-    throttle, clock = make_throttle()
-    fail(throttle, clock, 10, email="victim@x.test")
-    retry_after(throttle, "victim@x.test")
-    retry_after(throttle, "victim@x.test", "10.9.9.9")  # from anywhere
-    assert throttle.check("other@x.test", ADDR) == 0.0
+async def test_attempts_in_flight_count_against_the_limit(make_throttle: Any) -> None:
+    """The race: concurrent attempts all reserved before any is settled. Only ten get through
+    to a password check; the others are refused at once, and told to look again in a second
+    (the block lasts only as long as the attempts in flight, unless they fail)."""
+    throttle, _clock = await make_throttle()
+    reserved = []
+    refused = 0
+    for _ in range(24):
+        try:
+            reserved.append(await throttle.reserve(A, ADDR))
+        except RateLimited as exc:
+            refused += 1
+            assert exc.headers["Retry-After"] == "1"
+    assert (len(reserved), refused) == (10, 14)
+    # Their delays are those of the first to tenth attempt in a row.
+    assert [r.delay_s for r in reserved] == [0.0, 0.0, 0.0, 0.25, 0.5, 1.0, 2.0, 2.0, 2.0, 2.0]
+    # Withdrawn (the check never ran: a 503, say): they count for nothing.
+    for reservation in reserved:
+        await throttle.settle(reservation, "void")
+    assert await check(throttle) == 0.0
 
 
-def test_throttle_window_slides() -> None:
-    throttle, clock = make_throttle()
-    fail(throttle, clock, 5, step=0)
-    assert throttle.check(A, ADDR) == 1.0
+async def test_a_locked_pair_never_locks_the_account_from_another_address(
+    make_throttle: Any,
+) -> None:
+    throttle, clock = await make_throttle()
+    await fail(throttle, clock, 10, email="victim@x.test", address="203.0.113.9")
+    await retry_after(throttle, "victim@x.test", "203.0.113.9")
+    assert await check(throttle, "victim@x.test", "198.51.100.7") == 0.0
+    assert await check(throttle, "other@x.test", "203.0.113.9") == 0.0
+
+
+async def test_throttle_window_slides(make_throttle: Any) -> None:
+    throttle, clock = await make_throttle()
+    await fail(throttle, clock, 5, step=0)
+    assert await check(throttle) == 1.0
     clock.now += 899
-    assert throttle.check(A, ADDR) == 1.0
+    assert await check(throttle) == 1.0
     clock.now += 1
-    assert throttle.check(A, ADDR) == 0.0
+    assert await check(throttle) == 0.0
 
 
-def test_throttle_per_address_block() -> None:
-    throttle, _clock = make_throttle()
+async def test_throttle_per_address_block(make_throttle: Any) -> None:
+    throttle, clock = await make_throttle()
     for i in range(50):
-        assert throttle.check(f"u{i}@x.test", "10.0.0.9") == 0.0
-        throttle.record_failure(f"u{i}@x.test", "10.0.0.9")
-    retry_after(throttle, "never-failed@x.test", "10.0.0.9")
-    assert throttle.check("never-failed@x.test", "10.0.0.10") == 0.0
-    assert throttle.check("u1@x.test", "10.0.0.10") == 0.0
+        assert await check(throttle, f"u{i}@x.test", "10.0.0.9") == 0.0
+        await fail(throttle, clock, 1, f"u{i}@x.test", "10.0.0.9")
+    await retry_after(throttle, "never-failed@x.test", "10.0.0.9")
+    assert await check(throttle, "never-failed@x.test", "10.0.0.10") == 0.0
+    assert await check(throttle, "u1@x.test", "10.0.0.10") == 0.0
 
 
-def test_throttle_success_clears_the_account_but_not_the_address() -> None:
-    throttle, clock = make_throttle()
-    fail(throttle, clock, 9)
-    assert throttle.check(A, ADDR) == 2.0
-    throttle.record_success(A)
-    assert throttle.check(A, ADDR) == 0.0
-    fail(throttle, clock, 41, email="b@x.test")  # 9 + 41 = 50 for the address
-    retry_after(throttle)
+def test_addresses_are_counted_per_ipv6_64() -> None:
+    assert address_key("2001:db8:1:2:aaaa::1") == address_key("2001:db8:1:2:ffff::9")
+    assert address_key("2001:db8:1:2::1") == "2001:db8:1:2::/64"
+    assert address_key("2001:db8:1:3::1") != address_key("2001:db8:1:2::1")
+    assert address_key("::ffff:192.0.2.1") == "192.0.2.1"
+    assert address_key("192.0.2.1") == "192.0.2.1"
+    assert address_key("unknown") == "unknown"
+
+
+async def test_throttle_success_clears_the_pair_but_not_the_address(make_throttle: Any) -> None:
+    throttle, clock = await make_throttle()
+    await fail(throttle, clock, 9)
+    assert await check(throttle) == 2.0
+    await throttle.settle(await throttle.reserve(A, ADDR), "success")
+    assert await check(throttle) == 0.0
+    for i in range(41):  # 9 + 41 = 50 for the address
+        await fail(throttle, clock, 1, email=f"b{i}@x.test")
+    await retry_after(throttle)
+
+
+async def test_an_account_guessed_from_many_addresses_is_spaced_not_locked(
+    make_throttle: Any,
+) -> None:
+    """Past 100 failures on an account from all addresses, the addresses that failed on it
+    get one turn per second between them (waiting at most 5 s, else 429 for a few seconds);
+    an address that never failed on it (its owner's) is not held up."""
+    throttle, clock = await make_throttle(LoginPolicy(account_slow_after=100))
+    for i in range(100):
+        await fail(throttle, clock, 1, "victim@x.test", f"10.1.{i}.1", step=0)
+    suspects = [await throttle.reserve("victim@x.test", f"10.1.{i}.1") for i in range(6)]
+    assert [r.delay_s for r in suspects] == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    retry = await retry_after(throttle, "victim@x.test", "10.1.50.1")
+    assert 1 <= retry <= 2
+    assert await check(throttle, "victim@x.test", "192.0.2.77") == 0.0  # the owner, elsewhere
+    for reservation in suspects:
+        await throttle.settle(reservation, "void")
+    clock.now += 10  # the turns taken have passed: spaced again, never locked
+    assert await check(throttle, "victim@x.test", "10.1.50.1") == 0.0
+    assert await check(throttle, "victim@x.test", "10.1.51.1") == 1.0
 
 
 @pytest.mark.parametrize(
     "scenario",
     ["account-only", "older-address-failure", "account-overshoot", "address-blocks-longer"],
 )
-def test_throttle_retry_after_is_when_every_block_has_lifted(scenario: str) -> None:
+async def test_throttle_retry_after_is_when_every_block_has_lifted(
+    make_throttle: Any, scenario: str
+) -> None:
     """Waiting as long as Retry-After says must be enough, and not much more than needed."""
-    throttle, clock = make_throttle()
+    throttle, clock = await make_throttle()
     if scenario == "account-only":
-        fail(throttle, clock, 10)
+        await fail(throttle, clock, 10)
     elif scenario == "older-address-failure":
         # Someone else failed from this address long ago; it must not shorten the wait.
-        fail(throttle, clock, 1, email="someone-else@x.test", step=800)
-        fail(throttle, clock, 10)
+        await fail(throttle, clock, 1, email="someone-else@x.test", step=800)
+        await fail(throttle, clock, 10)
     elif scenario == "account-overshoot":
-        # Concurrent attempts all checked before any failure was recorded: 12 failures, and
-        # the account stays blocked until three of them have left the window.
-        fail(throttle, clock, 12)
+        # Failures counted past the limit (a lower limit before a restart, say): the pair
+        # stays blocked until three of them have left the window.
+        for _ in range(12):
+            await throttle.settle(Reservation(A, ADDR, 0.0), "failure")
+            clock.now += 1
     else:
-        # The account is blocked, and the address longer: 10 + 50 failures from it.
-        fail(throttle, clock, 10)
+        # The pair is blocked, and the address longer: 10 + 50 failures from it.
+        await fail(throttle, clock, 10)
         clock.now += 300
-        fail(throttle, clock, 50, email="b@x.test")
-    retry = retry_after(throttle)
+        for i in range(40):
+            await fail(throttle, clock, 1, email=f"b{i % 4}@x.test")
+        for _ in range(10):
+            await throttle.settle(Reservation("c@x.test", ADDR, 0.0), "failure")
+            clock.now += 1
+    retry = await retry_after(throttle)
     told_at = clock.now
     clock.now = told_at + retry - 2
-    retry_after(throttle)  # not yet
+    await retry_after(throttle)  # not yet
     clock.now = told_at + retry
-    throttle.check(A, ADDR)  # let in
+    await check(throttle)  # let in
 
 
 def test_throttle_memory_is_bounded() -> None:
-    throttle, _clock = make_throttle()
+    clock = FakeClock()
+    throttle = LocalLoginThrottle(POLICY, clock=clock)
     for i in range(100_100):
-        throttle.record_failure(f"user{i}@x.test", f"10.{i % 250}.0.1")
-    assert len(throttle._failures) <= 100_002
+        address = f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"
+        throttle.settle_now(throttle.reserve_now(f"user{i}@x.test", address), "failure")
+    # Three keys an attempt (pair, address, account); at most one attempt's past the bound.
+    assert len(throttle._windows) <= 100_003

@@ -10,6 +10,7 @@ real ``supabase`` client against a stand-in of Supabase Storage's HTTP API
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import os
 import time
 import uuid
@@ -24,12 +25,14 @@ import pytest
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
+from structlog.testing import capture_logs
 
 from server.config import Settings
 from server.errors import (
     ApiError,
     BlobStoreError,
     BlobStoreFailed,
+    BlobStoreKeyRejected,
     BlobStoreUnavailable,
     ConfigurationError,
     NotFound,
@@ -40,12 +43,13 @@ from server.store.blobs import BlobStore, LocalBlobStore, open_blob_store
 from server.store.supabase_storage import SupabaseBlobStore
 from tests.conftest import free_port
 from tests.fake_supabase_storage import (
+    JSON_TYPE,
     FakeBucket,
     FakeSupabaseStorage,
     buckets_from_config,
-    serve_app,
     serve_fake_supabase_storage,
 )
+from tests.loopback import serve_app
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -89,6 +93,7 @@ def supabase_settings(fake: FakeSupabaseStorage, **changes: object) -> Settings:
 
 
 async def open_supabase(fake: FakeSupabaseStorage, **options: float) -> SupabaseBlobStore:
+    """The store, as the server opens it; ``options`` go to SupabaseBlobStore.open."""
     options.setdefault("backoff_s", 0.01)
     return await SupabaseBlobStore.open(supabase_settings(fake), **options)
 
@@ -101,6 +106,10 @@ class Subject:
     store: BlobStore
     base_url: str
     pass_time: Callable[[str, float], Awaitable[None]]
+    # Whether the store knows, when signing, that a blob is missing. Supabase Storage does
+    # (it signs only existing objects); the local store signs any valid key, and the URL
+    # then serves 404.
+    knows_missing: bool
 
     async def fetch(self, url: str) -> httpx.Response:
         """GET a signed URL as a browser would: no apikey, no Authorization."""
@@ -130,7 +139,7 @@ async def subject(
             await asyncio.sleep(max(0.0, expires - time.time()) + 0.05)
 
         with serve_app(blob_route_app(local)) as running:
-            yield Subject("local", local, running.url, wait_past_expiry)
+            yield Subject("local", local, running.url, wait_past_expiry, knows_missing=False)
         await local.close()
     else:
         store = await open_supabase(project)
@@ -139,7 +148,7 @@ async def subject(
             project.advance_clock(seconds + 1)
 
         try:
-            yield Subject("supabase", store, project.url, advance)
+            yield Subject("supabase", store, project.url, advance, knows_missing=True)
         finally:
             await store.close()
 
@@ -272,10 +281,11 @@ async def test_a_signed_url_serves_only_its_own_blob(subject: Subject) -> None:
 
 async def test_no_signed_url_serves_a_missing_blob(subject: Subject) -> None:
     key = screenshot_key()
-    try:
-        url = await subject.store.signed_url(key, 60)
-    except NotFound:
-        return  # Supabase Storage checks that the object exists before signing
+    if subject.knows_missing:
+        with pytest.raises(NotFound):
+            await subject.store.signed_url(key, 60)
+        return
+    url = await subject.store.signed_url(key, 60)
     response = await subject.fetch(url)
     assert response.status_code == 404
 
@@ -304,7 +314,10 @@ async def test_signed_urls_serve_nothing_for_a_missing_blob(subject: Subject) ->
     await subject.store.put(present, jpeg(1000), "image/jpeg")
     first, second = await subject.store.signed_urls([present, missing], 60)
     assert first is not None and (await subject.fetch(first)).status_code == 200
-    if second is not None:  # a store that cannot tell: its URL must serve nothing
+    if subject.knows_missing:
+        assert second is None
+    else:  # a store that cannot tell: its URL must serve nothing
+        assert second is not None
         assert (await subject.fetch(second)).status_code == 404
 
 
@@ -469,9 +482,9 @@ def test_the_fake_buckets_are_the_declared_ones() -> None:
 async def test_a_blob_the_bucket_refuses_fails_at_once(fake: FakeSupabaseStorage) -> None:
     store = await open_supabase(fake)
     try:
-        with pytest.raises(BlobStoreFailed, match=r"statusCode 415 invalid_mime_type"):
+        with pytest.raises(BlobStoreFailed, match=r"statusCode 415 InvalidMimeType"):
             await store.put(screenshot_key(), b"GIF89a....", "image/gif")
-        with pytest.raises(BlobStoreFailed, match=r"statusCode 413 .*exceeded"):
+        with pytest.raises(BlobStoreFailed, match=r"statusCode 413 EntityTooLarge .*exceeded"):
             await store.put(screenshot_key(), jpeg(512 * KIB + 1), "image/jpeg")
     finally:
         await store.close()
@@ -527,7 +540,7 @@ async def test_every_operation_is_retried(fake: FakeSupabaseStorage) -> None:
     assert fake.object("resumes", key.split("/", 1)[1]) is None
 
 
-@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 413])
+@pytest.mark.parametrize("status", [400, 403, 404, 409, 413])
 async def test_a_client_error_is_not_retried(fake: FakeSupabaseStorage, status: int) -> None:
     store = await open_supabase(fake)
     try:
@@ -568,6 +581,343 @@ async def test_a_failure_that_persists_is_a_clear_error(fake: FakeSupabaseStorag
     assert (error.status, error.code) == (503, "storage_unavailable")
     assert error.message == "file storage is unavailable at the moment; try again shortly"
     assert error.headers == {"Retry-After": "5"}
+
+
+# What the real Storage server answers: the stand-in follows storage-api (its routes, its
+# error renderer and its JWT plugin), as it was seen on the real server behind a gateway.
+
+
+@pytest.fixture(scope="module")
+def plain_project() -> Iterator[FakeSupabaseStorage]:
+    """Storage behind a gateway that passes every request through: Storage answers keys."""
+    with serve_fake_supabase_storage(gateway="plain") as fake:
+        yield fake
+
+
+@pytest.fixture
+def plain(plain_project: FakeSupabaseStorage) -> FakeSupabaseStorage:
+    plain_project.reset()
+    return plain_project
+
+
+def storage_api(fake: FakeSupabaseStorage, key: str | None = None) -> httpx.AsyncClient:
+    """A raw client of the stand-in's Storage API, with ``key`` as apikey and bearer."""
+    headers = {"apikey": key, "Authorization": f"Bearer {key}"} if key else {}
+    return httpx.AsyncClient(base_url=f"{fake.url}/storage/v1", headers=headers)
+
+
+def storage_body(response: httpx.Response) -> dict[str, str]:
+    assert response.headers["content-type"] == JSON_TYPE == "application/json; charset=utf-8"
+    body = response.json()
+    assert isinstance(body, dict)
+    return body
+
+
+async def test_the_stand_in_refuses_a_duplicate_upload_with_key_already_exists(
+    fake: FakeSupabaseStorage,
+) -> None:
+    async with storage_api(fake, fake.service_key) as api:
+        files = {"file": ("resume.pdf", pdf(100), "application/pdf")}
+        first = await api.post("/object/resumes/a/resume.pdf", files=files)
+        assert first.status_code == 200
+        again = await api.post("/object/resumes/a/resume.pdf", files=files)
+    assert again.status_code == 400
+    assert storage_body(again) == {
+        "statusCode": "409",
+        "code": "KeyAlreadyExists",
+        "error": "Duplicate",
+        "message": "The resource already exists",
+    }
+
+
+async def test_the_stand_in_answers_schema_errors_as_invalid_request(
+    fake: FakeSupabaseStorage,
+) -> None:
+    async with storage_api(fake, fake.service_key) as api:
+        no_expiry = await api.post("/object/sign/resumes/a/resume.pdf", json={})
+        too_many = await api.post(
+            "/object/sign/resumes",
+            json={"expiresIn": 60, "paths": [f"{n}/resume.pdf" for n in range(1001)]},
+        )
+        deletes = await api.request(
+            "DELETE", "/object/resumes", json={"prefixes": [f"{n}/r.pdf" for n in range(1001)]}
+        )
+    for answer in (no_expiry, too_many, deletes):
+        assert answer.status_code == 400
+        body = storage_body(answer)
+        assert (body["statusCode"], body["code"]) == ("400", "InvalidRequest")
+    assert storage_body(no_expiry)["error"] == "Error"
+    assert "more than 1000 items" in storage_body(too_many)["message"]
+    assert "limited to 1000 objects" in storage_body(deletes)["message"]
+
+
+async def test_the_stand_in_answers_a_wrong_key_as_storage_does(
+    plain: FakeSupabaseStorage,
+) -> None:
+    wrong = plain.make_key("service_role", secret="another project's secret" * 2)
+    async with storage_api(plain, wrong) as api:
+        upload = await api.post("/object/resumes/a/resume.pdf", content=pdf(100))
+        buckets = await api.get("/bucket")
+        download = await api.get("/object/resumes/a/resume.pdf")
+    for answer in (upload, buckets):
+        assert answer.status_code == 400
+        body = storage_body(answer)
+        assert (body["statusCode"], body["code"], body["error"]) == (
+            "403",
+            "AccessDenied",
+            "Unauthorized",
+        )
+    # The download route serves a key it cannot verify as no key: a private bucket is "missing".
+    assert download.status_code == 400
+    assert storage_body(download)["code"] == "NoSuchBucket"
+
+
+async def test_the_stand_in_wants_an_authorization_header(plain: FakeSupabaseStorage) -> None:
+    async with httpx.AsyncClient(
+        base_url=f"{plain.url}/storage/v1", headers={"apikey": plain.service_key}
+    ) as api:
+        answer = await api.post("/object/resumes/a/resume.pdf", content=pdf(100))
+    assert answer.status_code == 400
+    body = storage_body(answer)
+    assert (body["statusCode"], body["code"]) == ("400", "InvalidRequest")
+    assert "authorization" in body["message"]
+
+
+async def test_the_stand_in_hides_a_private_object_from_the_anon_key(
+    fake: FakeSupabaseStorage,
+) -> None:
+    key = resume_key()
+    name = key.split("/", 1)[1]
+    store = await open_supabase(fake)
+    try:
+        await store.put(key, pdf(100), "application/pdf")
+    finally:
+        await store.close()
+    async with storage_api(fake, fake.anon_key) as api:
+        answer = await api.get(f"/object/resumes/{name}")
+    assert answer.status_code == 400
+    assert (storage_body(answer)["statusCode"], storage_body(answer)["code"]) == (
+        "404",
+        "NoSuchKey",
+    )
+
+
+async def test_the_stand_in_serves_dates_and_attachments_as_storage_does(
+    fake: FakeSupabaseStorage,
+) -> None:
+    key, data = resume_key(), pdf(1000)
+    name = key.split("/", 1)[1]
+    store = await open_supabase(fake)
+    try:
+        await store.put(key, data, "application/pdf")
+        signed = await store.signed_url(key, 120)
+    finally:
+        await store.close()
+    async with storage_api(fake, fake.service_key) as api:
+        plain_read = await api.get(f"/object/resumes/{name}")
+        attachment = await api.get(f"/object/resumes/{name}", params={"download": "cv.pdf"})
+    async with httpx.AsyncClient() as browser:
+        via_link = await browser.get(signed)
+    assert plain_read.status_code == 200 and plain_read.content == data
+    modified = email.utils.parsedate_to_datetime(plain_read.headers["last-modified"])
+    assert abs(modified.timestamp() - time.time()) < 60
+    assert "content-disposition" not in plain_read.headers
+    assert attachment.headers["content-disposition"].startswith("attachment; filename=cv.pdf")
+    assert via_link.status_code == 200 and via_link.content == data
+    assert "max-age" not in via_link.headers.get("cache-control", "")
+    expires = email.utils.parsedate_to_datetime(via_link.headers["expires"])
+    assert 60 < expires.timestamp() - time.time() <= 121
+
+
+async def test_the_stand_in_refuses_non_ascii_object_names(fake: FakeSupabaseStorage) -> None:
+    async with storage_api(fake, fake.service_key) as api:
+        answer = await api.post("/object/resumes/a/résumé.pdf", content=pdf(100))
+    assert answer.status_code == 400
+    assert storage_body(answer)["code"] == "InvalidKey"
+    assert fake.objects == {}
+
+
+# How the store reads those answers
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "error", "raised"),
+    [
+        ("KeyAlreadyExists", 409, "Duplicate", BlobStoreFailed),
+        ("InvalidRequest", 400, "Error", BlobStoreFailed),
+        ("InvalidKey", 400, None, BlobStoreFailed),
+        ("EntityTooLarge", 413, "Payload too large", BlobStoreFailed),
+        ("AccessDenied", 403, "Unauthorized", BlobStoreKeyRejected),
+    ],
+)
+async def test_each_refusal_of_the_real_server_is_classified_and_not_retried(
+    fake: FakeSupabaseStorage, code: str, status: int, error: str | None, raised: type
+) -> None:
+    store = await open_supabase(fake)
+    try:
+        fake.fail_next_in_storage(1, status, code=code, error=error)
+        with pytest.raises(raised) as caught:
+            await store.put(resume_key(), pdf(1000), "application/pdf")
+    finally:
+        await store.close()
+    assert type(caught.value) is raised
+    if raised is BlobStoreFailed:
+        assert f"statusCode {status} {code}" in str(caught.value)
+    assert len(fake.seen("POST", "/object/")) == 1
+
+
+async def test_a_file_missing_behind_its_row_is_not_found(fake: FakeSupabaseStorage) -> None:
+    """Storage's renderer answers a row whose file is gone with error "Not found" (not the
+    database's "not_found"): the code says NoSuchKey either way."""
+    store = await open_supabase(fake)
+    try:
+        fake.fail_next_in_storage(
+            1, 404, code="NoSuchKey", error="Not found", message="The resource was not found"
+        )
+        with pytest.raises(NotFound):
+            await store.get(resume_key())
+    finally:
+        await store.close()
+
+
+async def test_a_slow_down_and_a_database_timeout_are_retried(fake: FakeSupabaseStorage) -> None:
+    store = await open_supabase(fake)
+    key, data = resume_key(), pdf(1000)
+    try:
+        fake.fail_next_in_storage(1, 544, code="DatabaseTimeout")
+        fake.fail_next(1, 429)
+        await store.put(key, data, "application/pdf")
+    finally:
+        await store.close()
+    assert len(fake.seen("POST", "/object/")) == 3
+    assert fake.object("resumes", key.split("/", 1)[1]) is not None
+
+
+# Deadlines: how long a caller waits on Storage, retries included
+
+
+async def test_a_frozen_storage_answers_within_the_deadline(fake: FakeSupabaseStorage) -> None:
+    """Each attempt may wait 10 s for an answer (the per-operation timeout), but the call as a
+    whole gives up at its deadline: a client is told 503 before its own timeout."""
+    store = await open_supabase(fake, timeout_s=10.0, deadline_s=1.0)
+    try:
+        fake.delay_next(10, 30.0)
+        started = time.monotonic()
+        with pytest.raises(BlobStoreUnavailable) as caught:
+            await store.put(resume_key(), pdf(1000), "application/pdf")
+        elapsed = time.monotonic() - started
+    finally:
+        await store.close()
+    assert elapsed < 10.0, "the deadline, not the per-operation timeout, must end the call"
+    assert str(caught.value.__cause__) == "no answer within 1 s"
+    assert caught.value.headers == {"Retry-After": "5"}
+
+
+async def test_the_caller_chooses_the_deadline(fake: FakeSupabaseStorage) -> None:
+    """An API request keeps the store's short deadline; a background writer may wait longer."""
+    store = await open_supabase(fake, timeout_s=10.0, deadline_s=0.5)
+    key, data = screenshot_key(), jpeg(1000)
+    try:
+        fake.delay_next(1, 1.5)
+        with pytest.raises(BlobStoreUnavailable):
+            await store.put(key, data, "image/jpeg")
+        await settled(fake)
+        fake.reset()
+        fake.delay_next(1, 1.5)
+        await store.put(key, data, "image/jpeg", within_s=10.0)
+        assert await store.get(key, within_s=10.0) == data
+        fake.delay_next(1, 3.0)
+        with pytest.raises(BlobStoreUnavailable):
+            await store.get(key, within_s=0.5)
+    finally:
+        await store.close()
+    assert len(fake.seen("POST", "/object/")) == 1  # the slow upload was not retried
+
+
+async def test_no_retry_starts_that_the_deadline_would_cut(fake: FakeSupabaseStorage) -> None:
+    store = await open_supabase(fake, deadline_s=0.3, backoff_s=1.0)
+    try:
+        fake.fail_next(3, 503)
+        with pytest.raises(BlobStoreUnavailable) as caught:
+            await store.put(resume_key(), pdf(1000), "application/pdf")
+    finally:
+        await store.close()
+    assert "HTTP 503" in str(caught.value.__cause__)
+    assert len(fake.seen("POST", "/object/")) == 1
+
+
+# A service key Storage no longer accepts (rotated or revoked after start-up)
+
+
+async def test_a_rotated_key_is_reported_as_rejected_not_as_a_missing_bucket(
+    plain: FakeSupabaseStorage,
+) -> None:
+    """Behind a gateway that passes requests through, Storage's download route serves a key it
+    cannot verify as no key, and answers NoSuchBucket: the store asks again where a valid key
+    is required, and reports the key."""
+    key, data = resume_key(), pdf(1000)
+    store = await open_supabase(plain)
+    try:
+        await store.put(key, data, "application/pdf")
+        plain.rotate_keys()
+        with capture_logs() as logs:
+            with pytest.raises(BlobStoreKeyRejected) as on_read:
+                await store.get(key)
+            with pytest.raises(BlobStoreKeyRejected):
+                await store.put(key, data, "application/pdf")
+            with pytest.raises(BlobStoreKeyRejected):
+                await store.signed_url(key, 60)
+            with pytest.raises(BlobStoreKeyRejected):
+                await store.delete(key)
+    finally:
+        await store.close()
+    assert isinstance(on_read.value, BlobStoreUnavailable)
+    assert (on_read.value.status, on_read.value.code) == (503, "storage_unavailable")
+    rejected = [e for e in logs if e["event"] == "blob_store.key_rejected"]
+    assert [e["action"] for e in rejected] == [
+        "check the bucket of",
+        "store",
+        "sign a URL for",
+        "delete",
+    ]
+    assert all("the service key was rejected" in e["hint"] for e in rejected)
+    assert all("AccessDenied" in e["error"] for e in rejected)
+    assert not any("Bucket not found" in str(e) for e in logs)
+    # Nothing was retried: one request each, and one to check the key after the download.
+    after_rotation = [(r.method, r.path.split("/")[1]) for r in plain.seen()][2:]
+    assert after_rotation == [
+        ("GET", "object"),
+        ("GET", "bucket"),
+        ("POST", "object"),
+        ("POST", "object"),
+        ("DELETE", "object"),
+    ]
+
+
+async def test_a_key_the_gateway_refuses_is_reported_as_rejected(
+    fake: FakeSupabaseStorage,
+) -> None:
+    key = resume_key()
+    store = await open_supabase(fake)
+    try:
+        await store.put(key, pdf(1000), "application/pdf")
+        fake.rotate_keys()
+        with pytest.raises(BlobStoreKeyRejected) as caught:
+            await store.get(key)
+    finally:
+        await store.close()
+    assert "HTTP 401" in str(caught.value.__cause__) or "401" in repr(caught.value.__cause__)
+
+
+async def test_a_bucket_removed_after_start_up_is_named(plain: FakeSupabaseStorage) -> None:
+    store = await open_supabase(plain)
+    removed = plain.buckets.pop("resumes")
+    try:
+        with pytest.raises(BlobStoreFailed, match="bucket 'resumes' does not exist"):
+            await store.get(resume_key())
+    finally:
+        plain.buckets["resumes"] = removed
+        await store.close()
 
 
 # One client for the life of the store
@@ -657,6 +1007,15 @@ async def test_start_up_with_a_wrong_key(fake: FakeSupabaseStorage) -> None:
     assert len(fake.seen()) == 1  # a rejected key is not retried
 
 
+async def test_start_up_with_a_wrong_key_storage_refuses(plain: FakeSupabaseStorage) -> None:
+    wrong = plain.make_key("service_role", secret="another project's secret" * 2)
+    message = await start_fails(supabase_settings(plain, supabase_service_role_key=wrong))
+    assert message.startswith(
+        "Supabase rejected SUPABASE_SERVICE_ROLE_KEY (HTTP 400, statusCode 403 AccessDenied"
+    )
+    assert len(plain.seen()) == 1
+
+
 async def test_start_up_with_an_unreachable_url() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     settings = Settings(supabase_url=url, supabase_service_role_key="sb_secret_" + "x" * 30)
@@ -741,8 +1100,88 @@ async def test_start_up_with_buckets_that_do_not_fit(
 
 
 async def test_start_up_accepts_buckets_without_restrictions() -> None:
-    buckets = [FakeBucket("resumes"), FakeBucket("screenshots", allowed_mime_types=["image/*"])]
+    buckets = [
+        FakeBucket("resumes"),
+        FakeBucket("screenshots", allowed_mime_types=["image/*"]),
+        FakeBucket("recordings"),
+    ]
     with serve_fake_supabase_storage(buckets) as fake:
         store = await open_blob_store(supabase_settings(fake))
         await store.close()
     assert isinstance(store, SupabaseBlobStore)
+
+
+def test_the_storage_deadline_and_sweep_grace_are_settings() -> None:
+    defaults = Settings.from_env({}, dotenv=False)
+    assert (defaults.storage_deadline_s, defaults.blob_sweep_grace_s) == (5.0, 600.0)
+    env = {"OPENHIRE_STORAGE_DEADLINE": "2.5", "OPENHIRE_BLOB_SWEEP_GRACE": "120"}
+    chosen = Settings.from_env(env, dotenv=False)
+    assert (chosen.storage_deadline_s, chosen.blob_sweep_grace_s) == (2.5, 120.0)
+    for name, value in [
+        ("OPENHIRE_STORAGE_DEADLINE", "0"),
+        ("OPENHIRE_STORAGE_DEADLINE", "-1"),
+        ("OPENHIRE_BLOB_SWEEP_GRACE", "inf"),
+        ("OPENHIRE_BLOB_SWEEP_GRACE", "soon"),
+    ]:
+        with pytest.raises(ConfigurationError, match=name):
+            Settings.from_env({name: value}, dotenv=False)
+
+
+async def test_open_takes_its_deadline_from_the_settings(fake: FakeSupabaseStorage) -> None:
+    store = await SupabaseBlobStore.open(supabase_settings(fake, storage_deadline_s=2.5))
+    await store.close()
+    assert store.deadline_s == 2.5
+
+
+@pytest.mark.parametrize("redis_url", [None, "redis://127.0.0.1:1/0"])
+async def test_local_blobs_on_a_node_of_a_cluster_are_warned_about(
+    tmp_path: Path, redis_url: str | None
+) -> None:
+    """Each node keeps local blobs in its own directory: one of several nodes (REDIS_URL) says
+    so at start-up, naming the directory and what to set; a lone node says nothing."""
+    environ = {"OPENHIRE_DATA_DIR": str(tmp_path), "DATABASE_URL": "postgresql://h/db"}
+    if redis_url is not None:
+        environ["REDIS_URL"] = redis_url
+    settings = Settings.from_env(environ, dotenv=False)
+    with capture_logs() as logs:
+        store = await open_blob_store(settings)
+    await store.close()
+    assert isinstance(store, LocalBlobStore)
+    warned = [e for e in logs if e["event"] == "blobs.local_store_in_a_cluster"]
+    if redis_url is None:
+        assert warned == []
+    else:
+        assert [(e["log_level"], e["directory"]) for e in warned] == [
+            ("warning", str(tmp_path / "blobs"))
+        ]
+        assert "SUPABASE_URL" in warned[0]["advice"]
+
+
+async def test_the_servers_blob_route_answers_byte_ranges_so_audio_can_seek(tmp_path: Path) -> None:
+    """A media element seeks in what answers ranges (a spoken answer plays from a sentence's
+    second): one range is 206 with Content-Range; what cannot be served as one is the whole."""
+    local = LocalBlobStore(tmp_path / "blobs")
+    key, data = "recordings/iv/answer-q1-1.wav", bytes(range(256)) * 40
+    await local.put(key, data, "audio/wav")
+    url = await local.signed_url(key, 300)
+    with serve_app(blob_route_app(local)) as running:
+        async with httpx.AsyncClient(base_url=running.url) as client:
+            whole = await client.get(url)
+            assert whole.status_code == 200 and whole.content == data
+            assert whole.headers["accept-ranges"] == "bytes"
+            for asked, first, last in (
+                ("bytes=100-199", 100, 199),
+                ("bytes=10000-", 10000, len(data) - 1),
+                ("bytes=-50", len(data) - 50, len(data) - 1),
+                ("bytes=10200-99999", 10200, len(data) - 1),
+            ):
+                part = await client.get(url, headers={"Range": asked})
+                assert part.status_code == 206, asked
+                assert part.content == data[first : last + 1], asked
+                assert part.headers["content-range"] == f"bytes {first}-{last}/{len(data)}"
+            # A run of digits longer than any file (int() of it would fail) is no range either.
+            huge = "bytes=0-" + "9" * 5000
+            for ignored in ("bytes=0-1,5-6", "bytes=99999-", "items=0-1", "bytes=5-2", huge):
+                served = await client.get(url, headers={"Range": ignored})
+                assert (served.status_code, served.content) == (200, data), ignored
+    await local.close()

@@ -21,6 +21,7 @@ import pytest
 
 from server.config import Settings
 from server.store import migrations
+from server.store.sql_script import split_statements
 from tests.conftest import (
     OPENHIRE,
     ROOT,
@@ -201,7 +202,77 @@ async def test_migrate_applies_pending_files_once(
     assert [(r["version"], r["name"]) for r in rows] == [(v, n) for v, n, _ in expected]
     for row, (_, _, sql) in zip(rows, expected, strict=True):
         if sql is not None:
-            assert row["statements"] == [sql]
+            assert row["statements"] == split_statements(sql)
+
+
+async def test_a_migration_refused_for_lack_of_privilege_is_one_line(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """As on a hosted Supabase project, the role running migrations is not a superuser and does
+    not own Storage's tables (Supabase lets `postgres` create policies on them by its own
+    policy grants). `openhire migrate` then stops on the statement it may not run with one line
+    naming the file and the statement, exit status 2, and the file leaves nothing behind; once
+    the privilege is there, the same command finishes the job."""
+    role = f"migrator_{uuid.uuid4().hex[:10]}"
+    name = f"openhire_priv_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(server.dsn)
+    # Supabase's `postgres`: no superuser, but it bypasses row-level security.
+    await admin.execute(f'create role "{role}" login nosuperuser createdb createrole bypassrls')
+    await admin.execute(f'create database "{name}" template template0')
+    try:
+        db = await asyncpg.connect(server.dsn, database=name)
+        try:
+            # What Supabase provides, made by the superuser as Supabase's own roles make it.
+            assert await migrations.bootstrap_supabase_objects(db) is True
+            # What Supabase's `postgres` role holds on them, short of owning Storage's tables.
+            await db.execute(
+                f'grant create on database "{name}" to "{role}";'
+                f' grant usage, create on schema public, extensions to "{role}";'
+                f' grant usage on schema auth, storage to "{role}";'
+                f' grant all on all tables in schema auth, storage to "{role}";'
+                f' grant anon, authenticated, service_role to "{role}";'
+                # Realtime's publication is `postgres`'s on a Supabase project.
+                f' alter publication supabase_realtime owner to "{role}";'
+            )
+            url = with_database(server.dsn.replace("postgres@", f"{role}@", 1), name)
+            data_dir = tmp_path / "data"
+            data_dir.mkdir()
+
+            refused = run_cli(data_dir, "migrate", database_url=url)
+            assert refused.returncode == 2, refused.stderr
+            assert "Traceback" not in refused.stderr + refused.stdout
+            lines = [line for line in refused.stderr.splitlines() if line.startswith("openhire:")]
+            assert len(lines) == 1, refused.stderr
+            assert lines[0].startswith(
+                "openhire: migration 20261126000000_storage.sql failed at statement"
+            )
+            assert "(create policy openhire_resumes_select on storage.objects" in lines[0]
+            assert "must be owner of table objects [SQLSTATE 42501]" in lines[0]
+            # The refused file left nothing: no row, no policy, no function of it.
+            assert await db.fetchval(
+                "select array_agg(version order by version)"
+                " from supabase_migrations.schema_migrations"
+            ) == ["20261125000000"]
+            assert (
+                await db.fetchval("select to_regprocedure('public.can_read_interview(uuid)')")
+                is None
+            )
+
+            # Supabase's policy grants stand in here as ownership.
+            await db.execute(f'alter table storage.objects owner to "{role}"')
+            done = run_cli(data_dir, "migrate", database_url=url)
+            assert done.returncode == 0, done.stderr
+            recorded = await db.fetchval(
+                "select array_agg(version order by version)"
+                " from supabase_migrations.schema_migrations"
+            )
+            assert recorded == [p.name[:14] for p in MIGRATIONS]
+        finally:
+            await db.close()
+    finally:
+        await admin.execute(f'drop database if exists "{name}" with (force)')
+        await admin.execute(f'drop role if exists "{role}"')
+        await admin.close()
 
 
 def test_every_migration_file_is_named_as_supabase_expects() -> None:

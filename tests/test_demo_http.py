@@ -30,6 +30,13 @@ def test_the_page_is_served_at_the_root_with_a_strict_policy(
     assert policy["style-src"] == "'self'"
     assert policy["connect-src"] == f"'self' ws://{host} wss://{host}"
     assert policy["img-src"] == "'self' blob: data:"
+    assert policy["media-src"] == "'self' blob: mediastream:"
+    # The room asks for the camera and the microphone (WebRTC), on this origin only.
+    permissions = dict(
+        p.strip().split("=", 1) for p in resp.headers["permissions-policy"].split(",")
+    )
+    assert permissions["camera"] == permissions["microphone"] == "(self)"
+    assert permissions["geolocation"] == "()"
     assert policy["frame-ancestors"] == "'none'"
     assert "unsafe-inline" not in resp.headers["content-security-policy"]
     assert "unsafe-eval" not in resp.headers["content-security-policy"]
@@ -42,9 +49,10 @@ def test_a_strange_host_header_stays_out_of_the_policy() -> None:
     assert "connect-src 'self' ws://[::1]:8000 wss://[::1]:8000;" in content_security_policy(
         "[::1]:8000"
     )
-    assert "img-src 'self' blob: data: https://abc.supabase.co;" in content_security_policy(
-        "localhost:8000", "https://abc.supabase.co"
-    )
+    with_storage = content_security_policy("localhost:8000", "https://abc.supabase.co")
+    assert "img-src 'self' blob: data: https://abc.supabase.co;" in with_storage
+    # Recordings play from the storage's signed URLs too.
+    assert "media-src 'self' blob: mediastream: https://abc.supabase.co;" in with_storage
 
 
 def test_the_apps_files_are_served_under_app(client: httpx.Client) -> None:

@@ -275,8 +275,15 @@ async def test_the_pool_never_holds_more_than_its_maximum(
             )
             done.set()
             await sampler
+            # Beside the pool, one connection LISTENs for notifications, under its own name.
+            listeners = await admin.fetchval(
+                "select count(*) from pg_stat_activity"
+                " where datname = $1 and application_name = 'openhire-listen'",
+                database,
+            )
     finally:
         await admin.close()
+    assert listeners == 1
     # Sixty requests at once all served, by at most two connections.
     assert [r.status_code for r in responses] == [200] * 60
     assert 1 <= peak <= 2, peak

@@ -17,6 +17,7 @@ from server.interviewer import (
     Evidence,
     Interviewer,
     JobBrief,
+    ProctoringGap,
     ProctoringSummary,
     QuestionRequest,
     ScriptedInterviewer,
@@ -31,7 +32,7 @@ from server.interviewer.evaluation import (
     unverified_evidence,
     verify_evaluation,
 )
-from server.interviewer.scripted import description_themes, planned_questions, salient_term
+from server.interviewer.planning import description_themes, planned_questions, salient_term
 
 RUBRIC = (
     Criterion("Technical depth", "Knows the tools and trade-offs of the required skills.", 0.4),
@@ -65,6 +66,28 @@ STRONG = (
     "throughput with no extra hardware."
 )
 WEAK = "I am not sure, I would have to look it up."
+# Different strong answers, one per question: the same one pasted everywhere counts once.
+STRONG_ANSWERS = (
+    STRONG,
+    "At a payments company I moved the webhook retries to a PostgreSQL outbox table, because "
+    "duplicate charges were worse than slow ones. Failed deliveries went from 2% to 0.1% "
+    "within a month.",
+    "I migrated our workers to Kubernetes with autoscaling on queue depth instead of CPU. That "
+    "cut the nightly backlog from 3 hours to 20 minutes, and I wrote the runbook for on-call.",
+    "I profiled the export endpoint in Python and found that JSON encoding took 60% of the "
+    "time, so I switched to orjson and streamed the rows. Memory use dropped from 2 GB to "
+    "300 MB.",
+    "We compared read replicas with a cache for the pricing lookups and chose the replicas, "
+    "because invalidation was the risk. I set them up in PostgreSQL and p95 fell to 80 ms.",
+    "I rewrote the notification fan-out with asyncio queues with a bound of 1,000 messages, "
+    "which kept memory flat under load. Before that, one slow consumer could exhaust 4 GB.",
+)
+
+
+def strong_answer(_text: str, _kind: str, index: int) -> str:
+    """A different strong answer to each main question (play without follow-ups)."""
+    return STRONG_ANSWERS[(index - 1) % len(STRONG_ANSWERS)]
+
 
 Answerer = Callable[[str, str, int], str | None]
 
@@ -260,17 +283,28 @@ async def test_every_quote_is_verbatim_from_that_questions_answer() -> None:
 
 
 async def test_long_sentences_are_trimmed_to_a_verbatim_prefix() -> None:
-    sentence = "Because " + " ".join(f"step{i} of the Python migration" for i in range(40)) + "."
+    sentence = (
+        "In my last role I migrated the billing service from a single PostgreSQL instance to a "
+        "partitioned cluster in Python with asyncio workers, which cut p95 latency from 900 ms "
+        "to 120 ms, because the old design held a lock for every request, and I wrote the "
+        "runbook, the dashboards and the rollback plan that the on-call team still uses today."
+    )
+    assert len(sentence) > 200
     evaluation = await ScriptedInterviewer().evaluate(JOB, (answered(sentence),), CLEAN)
+    # The one answer is quotable, so each criterion quotes it: an evaluation without evidence
+    # would pass the checks below vacuously.
+    assert all(c.evidence for c in evaluation.criteria)
     for c in evaluation.criteria:
         for e in c.evidence:
+            assert e.quote
             assert len(e.quote) <= 200
             assert sentence.startswith(e.quote)
 
 
 async def test_recommendation_and_overall_follow_from_the_scores() -> None:
-    for answer in (STRONG, WEAK, None):
-        turns = await run_interview(ScriptedInterviewer(), JOB, lambda *_, a=answer: a)
+    answerers: list[Answerer] = [strong_answer, lambda *_: WEAK, lambda *_: None]
+    for answer in answerers:
+        turns = await run_interview(ScriptedInterviewer(), JOB, answer, follow_ups=0)
         evaluation = await ScriptedInterviewer().evaluate(JOB, turns, CLEAN)
         weighted = sum(c.score * c.weight for c in evaluation.criteria) / sum(
             c.weight for c in evaluation.criteria
@@ -281,29 +315,34 @@ async def test_recommendation_and_overall_follow_from_the_scores() -> None:
 
 async def test_strong_answers_outscore_weak_ones() -> None:
     strong = await ScriptedInterviewer().evaluate(
-        JOB, await run_interview(ScriptedInterviewer(), JOB, lambda *_: STRONG), CLEAN
+        JOB, await run_interview(ScriptedInterviewer(), JOB, strong_answer, follow_ups=0), CLEAN
     )
     weak = await ScriptedInterviewer().evaluate(
         JOB, await run_interview(ScriptedInterviewer(), JOB, lambda *_: WEAK), CLEAN
     )
     assert all(s.score > w.score for s, w in zip(strong.criteria, weak.criteria, strict=True))
-    assert strong.recommendation in ("strong_hire", "hire")
-    assert weak.recommendation in ("no_hire", "lean_no_hire")
-    assert any("Kubernetes" in c for c in strong.concerns)  # never mentioned
-    assert any("short" in c for c in weak.concerns)
+    # Specific, but written for other questions than these (custom ones among them): good,
+    # not the best; the persona suite (tests/test_assessment.py) checks answers to the point.
+    assert strong.overall_score >= 3.0
+    assert weak.recommendation == "no_hire"
+    assert any("No real answer" in c for c in weak.concerns)
+    assert not weak.strengths
 
 
 async def test_unanswered_questions_lower_the_scores() -> None:
-    full = await run_interview(ScriptedInterviewer(), JOB, lambda *_: STRONG)
+    full = await run_interview(ScriptedInterviewer(), JOB, strong_answer, follow_ups=0)
     half = await run_interview(
-        ScriptedInterviewer(), JOB, lambda _t, _k, i: STRONG if i % 2 else None
+        ScriptedInterviewer(),
+        JOB,
+        lambda t, k, i: strong_answer(t, k, i) if i % 2 else None,
+        follow_ups=0,
     )
     complete = await ScriptedInterviewer().evaluate(JOB, full, CLEAN)
     partial = await ScriptedInterviewer().evaluate(JOB, half, CLEAN)
     assert all(p.score <= c.score for p, c in zip(partial.criteria, complete.criteria, strict=True))
     assert partial.overall_score < complete.overall_score
     assert any("unanswered" in c for c in partial.concerns)
-    assert "Answered every question." in complete.strengths
+    assert not any("unanswered" in c for c in complete.concerns)
 
 
 async def test_an_interview_with_no_answers_scores_the_minimum() -> None:
@@ -316,22 +355,51 @@ async def test_an_interview_with_no_answers_scores_the_minimum() -> None:
 
 
 async def test_proctoring_is_recorded_and_noted() -> None:
+    gaps = (
+        ProctoringGap(
+            "tab_hidden", "2027-01-15T08:00:10+00:00", "2027-01-15T08:00:22.400000+00:00", 12.4
+        ),
+        ProctoringGap("reload", "2027-01-15T08:00:30+00:00", "2027-01-15T08:00:32+00:00", 2.0),
+        ProctoringGap(
+            "window_blur", "2027-01-15T08:01:00+00:00", "2027-01-15T08:01:07.600000+00:00", 7.6
+        ),
+        ProctoringGap(
+            "network_drop", "2027-01-15T08:02:00+00:00", "2027-01-15T08:02:30+00:00", 30.0
+        ),
+        ProctoringGap(
+            "server_restart", "2027-01-15T08:03:00+00:00", "2027-01-15T08:04:00+00:00", 60.0
+        ),
+    )
     summary = ProctoringSummary(
-        counts={"tab_hidden": 2, "window_blur": 1, "paste": 1, "tab_visible": 2},
+        # Hiding a tab also blurs the window: three signals, two times away.
+        counts={"tab_hidden": 1, "window_blur": 2, "paste": 1, "tab_visible": 1},
         longest_time_away_s=12.4,
         total_time_away_s=20.0,
         camera_available=False,
+        times_away=2,
+        disconnections=2,
+        longest_disconnected_s=30.0,
+        total_disconnected_s=32.0,
+        gaps=gaps,
     )
     evaluation = await ScriptedInterviewer().evaluate(JOB, (answered(STRONG),), summary)
     assert evaluation.proctoring == {
-        "counts": {"paste": 1, "tab_hidden": 2, "tab_visible": 2, "window_blur": 1},
+        "counts": {"paste": 1, "tab_hidden": 1, "tab_visible": 1, "window_blur": 2},
         "longest_time_away_s": 12.4,
         "total_time_away_s": 20.0,
         "camera_available": False,
+        "times_away": 2,
+        "disconnections": 2,
+        "longest_disconnected_s": 30.0,
+        "total_disconnected_s": 32.0,
+        "gaps": [dataclasses.asdict(gap) for gap in gaps],
     }
     notes = [c for c in evaluation.concerns if c.startswith("Proctoring:")]
+    # The reload and the server's restart are listed in the gaps, never held against anyone.
     assert notes == [
-        "Proctoring: left the interview window 3 times (20 s away in total, longest 12 s).",
+        "Proctoring: left the interview window 2 times (20 s away in total, longest 12 s).",
+        "Proctoring: the connection dropped 1 time (30 s offline in total, longest 30 s);"
+        " the answer clock was paused while offline.",
         "Proctoring: pasted text 1 time.",
         "Proctoring: no camera was available during the interview.",
     ]
@@ -418,3 +486,71 @@ def test_description_themes_skip_what_the_company_says_about_itself() -> None:
         "We are a fast-growing startup in Berlin. You will own the billing service end to end."
     )
     assert description_themes(description) == ["You will own the billing service end to end"]
+
+
+def _texts_naming(name: str) -> list[str]:
+    """Sentences that name ``name`` in several ways, and near misses that do not."""
+    hyphenated = name.replace(" ", "-")
+    # The long s and the Kelvin sign match "s" and "k" under re.IGNORECASE.
+    odd_letters = name.replace("s", "\u017f").replace("k", "\u212a")
+    return [
+        f"I used {name} daily.",
+        f"I used {name.upper()} daily.",
+        f"We moved to {name.capitalize()} last year.",
+        f"{name.capitalize()} was the main tool.",
+        f"The {hyphenated} migration was mine.",
+        f"Not {name}x, nor x{name}, nor {name}.io here.",
+        f"I used {odd_letters} daily.",
+        f"Café work with {name} and more.",
+    ]
+
+
+def test_the_skill_prefilter_finds_exactly_what_the_patterns_alone_find() -> None:
+    """``names_skill`` skips a name's regular expression when a substring test rules it out;
+    on every name the lexicon knows, in any case, hyphenated, glued to other words, and in text
+    that is not ASCII (where re.IGNORECASE matches letters ``str.lower`` does not), it gives
+    what searching every pattern gives."""
+    from server.interviewer.scoring.vocabulary import (
+        KNOWN_SKILLS,
+        _at_sentence_start,
+        _name_pattern,
+        names_skill,
+    )
+
+    def reference(text: str, names: tuple[str, ...]) -> str | None:
+        for name in names:
+            match = _name_pattern(name).search(text)
+            if match and not (name in ("go", "node") and _at_sentence_start(text, match.start())):
+                return match.group()
+        return None
+
+    texts = [t for skill in KNOWN_SKILLS for n in skill.names for t in _texts_naming(n)]
+    found = 0
+    for skill in KNOWN_SKILLS:
+        for text in texts[:: max(1, len(texts) // 400)] + _texts_naming(skill.names[-1]):
+            expected = reference(text, skill.names)
+            assert names_skill(text, skill) == expected, (text, skill.name)
+            found += expected is not None
+    assert found > len(KNOWN_SKILLS)  # the corpus does name skills, in several ways
+
+
+def test_the_phrase_prefilter_counts_exactly_what_the_patterns_alone_count() -> None:
+    from server.interviewer.scoring.lexicon import (
+        REASONING_DECISION,
+        REASONING_STRONG,
+        RESULT_PHRASES,
+    )
+    from server.interviewer.scoring.reading import _phrase_count, _phrase_pattern
+
+    phrases = (*REASONING_DECISION, *REASONING_STRONG, *RESULT_PHRASES)
+    texts = [f"so {p}, and again {p}; not pre-{p} nor {p}ish; {p.upper()}" for p in phrases] + [
+        "nothing to see here",
+        "",
+    ]
+    total = 0
+    for text in texts:
+        lowered = text.lower()
+        expected = sum(len(_phrase_pattern(p).findall(lowered)) for p in phrases)
+        assert _phrase_count(lowered, phrases) == expected, text
+        total += expected
+    assert total >= 3 * len(phrases)

@@ -21,7 +21,7 @@ import pytest
 import websockets
 
 from clients.interview_client import SUBPROTOCOL, CandidateSession, WatcherSession, ws_url
-from tests.conftest import ServerProcess, job_payload
+from tests.conftest import ServerProcess, job_payload, share_created_at
 from tests.live_helpers import (
     LONG_ANSWER,
     PLAN,
@@ -527,6 +527,33 @@ async def test_listing_pages_with_a_cursor_without_gaps_or_duplicates(people: Pe
     assert resp.status_code == 422
 
 
+async def test_listing_pages_exactly_through_interviews_that_share_a_created_at(
+    people: People, server: ServerProcess
+) -> None:
+    recruiter = await people("recruiter")
+    candidate = await people("candidate")
+    jobs = [await post_job(recruiter, title=f"Role {n}") for n in range(9)]
+    applications = [await apply(candidate, job) for job in jobs]
+    created = [(await scheduled(recruiter.http, a))["id"] for a in applications]
+    # Two groups of rows with one created_at each: only the id tells them apart, so a cursor
+    # without the id (or an order without it) repeats or skips rows within a group.
+    expected = share_created_at(server.dsn, "interviews", [created[:5], created[5:]])
+
+    for who in (recruiter, candidate):
+        for limit in (1, 2, 3, 4):
+            seen: list[str] = []
+            cursor = None
+            for _ in range(20):
+                params: dict[str, Any] = {"limit": limit, **({"cursor": cursor} if cursor else {})}
+                page = await listing(who.http, **params)
+                assert page["total"] == 9
+                seen += [i["id"] for i in page["items"]]
+                cursor = page["next_cursor"]
+                if cursor is None:
+                    break
+            assert seen == expected, (who.name, limit)  # no repeat, no gap, one order
+
+
 # --- GET /interviews/{id} and the state machine -------------------------------------------
 
 
@@ -561,14 +588,17 @@ async def test_one_interview_from_scheduled_to_completed_with_timings_and_evalua
         assert when(after["started_at"]) == started
         finished = when(after["ended_at"])
         assert finished is not None and started <= finished <= datetime.now(UTC)
-        evaluation = after["evaluation"]
+        # The evaluation is the recruiter's; the candidate's view is otherwise the same.
+        assert after["evaluation"] is None
+        recruiters = (await iv.recruiter.get(f"/interviews/{iv.id}")).json()
+        evaluation = recruiters.pop("evaluation")
+        assert recruiters == {k: v for k, v in after.items() if k != "evaluation"}
         assert isinstance(evaluation, dict) and "error" not in evaluation
         job = (await iv.recruiter.get(f"/jobs/{iv.job_id}")).json()
         rubric = {c["name"] for c in job["interview_plan"]["rubric"]}
         assert {c["name"] for c in evaluation["criteria"]} == rubric
         assert evaluation["proctoring"]["counts"] == {"window_blur": 1}
         assert evaluation["recommendation"]
-        assert (await iv.recruiter.get(f"/interviews/{iv.id}")).json() == after
         assert iv.id in await listed_ids(iv.candidate, state="completed")
         for who in (iv.candidate, iv.recruiter):
             resp = await who.post(f"/interviews/{iv.id}/ticket")
@@ -647,7 +677,7 @@ async def test_a_candidate_who_leaves_is_abandoned_after_the_grace_period(
         await left.close()
         await dropped.close()
         # Back as soon as the server has logged the drop (its grace timer is then running).
-        disconnected = {"role": "candidate", "status": "disconnected"}
+        disconnected = {"role": "candidate", "status": "disconnected", "cause": "network_drop"}
         while disconnected not in [e["data"] for e in await all_events(back.recruiter, back.id)]:
             assert datetime.now(UTC) < left_at + timedelta(seconds=0.8), "the drop was not logged"
             await asyncio.sleep(0.02)
@@ -664,7 +694,10 @@ async def test_a_candidate_who_leaves_is_abandoned_after_the_grace_period(
         assert ended >= left_at + timedelta(seconds=0.9)
         logged = [(e["kind"], e["data"]) for e in await all_events(gone.candidate, gone.id)]
         assert logged[-2:] == [
-            ("connection", {"role": "candidate", "status": "disconnected"}),
+            (
+                "connection",
+                {"role": "candidate", "status": "disconnected", "cause": "network_drop"},
+            ),
             ("state", {"state": "abandoned", "reason": "candidate_left"}),
         ]
         assert await listed_ids(gone.recruiter, state="abandoned") == {gone.id}
@@ -817,13 +850,46 @@ async def test_tickets_by_role_short_lived_distinct_and_usable(server: ServerPro
         await close_clients(iv)
 
 
+async def test_a_ticket_opens_nothing_once_its_ttl_has_passed(make_server: Any) -> None:
+    srv = make_server(OPENHIRE_TICKET_TTL="1")
+    srv.start()
+    iv = await new_interview(srv)
+    try:
+        candidate = (await iv.candidate.post(f"/interviews/{iv.id}/ticket")).json()
+        watcher = (await iv.recruiter.post(f"/interviews/{iv.id}/ticket")).json()
+        assert candidate["expires_in"] == watcher["expires_in"] == 1
+        await asyncio.sleep(1.5)
+
+        for ticket in (candidate, watcher):
+            async with websockets.connect(
+                ws_url(srv.url, ticket["url"]),
+                subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+            ) as ws:
+                with pytest.raises(websockets.ConnectionClosed):
+                    await asyncio.wait_for(ws.recv(), 5)
+                assert ws.close_code == 4001, ticket["role"]
+        # The late candidate did not start the interview.
+        assert (await iv.candidate.get(f"/interviews/{iv.id}")).json()["state"] == "scheduled"
+
+        # A ticket used within its second still opens the socket: the refusals were the clock's.
+        fresh = (await iv.recruiter.post(f"/interviews/{iv.id}/ticket")).json()
+        async with websockets.connect(
+            ws_url(srv.url, fresh["url"]),
+            subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+        ) as ws:
+            ready = orjson.loads(await asyncio.wait_for(ws.recv(), 5))
+            assert (ready["type"], ready["role"]) == ("session.ready", "watcher")
+    finally:
+        await close_clients(iv)
+
+
 # --- GET /interviews/{id}/events --------------------------------------------------------------
 
 
 async def test_the_event_log_reads_in_order_and_pages(server: ServerProcess) -> None:
     iv = await play_short_interview(server)
     try:
-        full = await all_events(iv.candidate, iv.id)
+        full = await all_events(iv.recruiter, iv.id)
         stored = await stored_events(server, iv.id)
         assert [(e["offset"], e["kind"], e["data"], e["client_id"]) for e in full] == [
             (s["offset"], s["kind"], s["data"], s["client_id"]) for s in stored
@@ -838,7 +904,10 @@ async def test_the_event_log_reads_in_order_and_pages(server: ServerProcess) -> 
         assert answer["data"]["text"] == LONG_ANSWER and answer["client_id"]
         times = [datetime.fromisoformat(e["at"]) for e in full]
         assert times == sorted(times)
-        assert (await all_events(iv.recruiter, iv.id)) == full
+        # The candidate reads all of it but the evaluation (docs/security.md).
+        assert (await all_events(iv.candidate, iv.id)) == [
+            e for e in full if e["kind"] != "evaluation"
+        ]
         n = len(full)
         assert n >= 6
 

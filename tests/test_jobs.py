@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ServerProcess, job_payload, unique_email
+from tests.conftest import ServerProcess, job_payload, share_created_at, unique_email
 
 SORTS = [
     (sort_by, order)
@@ -196,7 +196,9 @@ def test_a_job_without_a_plan_gets_a_sensible_default(signup: Any) -> None:
         "total_time_limit_min",
         "custom_questions",
         "rubric",
+        "answer_mode",
     }
+    assert plan["answer_mode"] == "text"
     assert 3 <= plan["question_count"] <= 15
     assert 0 <= plan["follow_ups_per_question"] <= 3
     assert 30 <= plan["answer_time_limit_s"] <= 600
@@ -224,6 +226,7 @@ def test_a_custom_plan_round_trips(signup: Any) -> None:
             {"name": "Depth", "description": "Knows PostgreSQL internals.", "weight": 2.5},
             {"name": "Clarity", "description": "", "weight": 1},
         ],
+        "answer_mode": "text",
     }
     job = create(recruiter, interview_plan=plan)
     assert job["interview_plan"] == plan
@@ -313,6 +316,42 @@ def test_job_required_fields(lone_recruiter: Any, missing: str) -> None:
     resp = lone_recruiter.client.post("/jobs", json=body)
     error = assert_error(resp, 422, "validation_failed")
     assert ["body", missing] in [d["loc"] for d in error["details"]]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "loc", "msg"),
+    [
+        ({"salary_min": 100, "salary_currency": None}, ["body", "salary_currency"], "currency"),
+        (
+            {"salary_min": 200, "salary_max": 100, "salary_currency": "EUR"},
+            ["body", "salary_max"],
+            "salary_max",
+        ),
+        (
+            {"interview_plan": {"question_count": 1, "custom_questions": ["a?", "b?"]}},
+            ["body", "interview_plan", "custom_questions"],
+            "custom questions",
+        ),
+        (
+            {"interview_plan": {"rubric": [{"name": "Depth"}, {"name": "depth"}]}},
+            ["body", "interview_plan", "rubric"],
+            "distinct",
+        ),
+    ],
+)
+def test_cross_field_rules_name_their_field(
+    lone_recruiter: Any, overrides: dict[str, Any], loc: list[str], msg: str
+) -> None:
+    """A rule across fields names the field it puts the problem on, with its message bare (no
+    "Value error, " prefix), so a client shows it at that field."""
+    resp = lone_recruiter.client.post("/jobs", json=job_payload(**overrides))
+    error = assert_error(resp, 422, "validation_failed")
+    [problem] = error["details"]
+    assert problem["loc"] == loc, problem
+    assert problem["type"] == "value_error"
+    assert msg in problem["msg"] and not problem["msg"].startswith("Value error"), problem
+    assert error["message"] == f"{'.'.join(loc)}: {problem['msg']}"
+    assert page(lone_recruiter, recruiter_id=lone_recruiter.id)["total"] == 0
 
 
 # --- filters and visibility ----------------------------------------------------------------
@@ -509,6 +548,22 @@ def test_default_order_is_newest_first(sortable: tuple[Any, list[dict[str, Any]]
     body = page(recruiter, recruiter_id=recruiter.id)
     assert [j["id"] for j in body["items"]] == [j["id"] for j in reversed(jobs)]
     assert body["limit"] == 20
+
+
+def test_paging_by_created_at_through_jobs_that_share_one(
+    signup: Any, server: ServerProcess
+) -> None:
+    recruiter = signup("recruiter")
+    created = [create(recruiter, title=f"Job {n}")["id"] for n in range(7)]
+    # Jobs written in one transaction share its now(): only the id orders them.
+    newest_first = share_created_at(server.dsn, "jobs", [created[:3], created[3:]])
+    for order, expected in (("desc", newest_first), ("asc", newest_first[::-1])):
+        for limit in (1, 2, 3):
+            walked, totals = walk(
+                recruiter, recruiter_id=recruiter.id, sort_order=order, limit=limit
+            )
+            assert walked == expected, (order, limit)
+            assert set(totals) == {7}
 
 
 def test_pages_stay_exact_while_jobs_are_added_and_removed(signup: Any) -> None:

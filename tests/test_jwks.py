@@ -21,14 +21,14 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from server.auth.jwks import JwksVerifier, KeySetUnavailable, parse_key_set
-from server.errors import Unauthorized
+from server.auth.jwks import JwksVerifier, parse_key_set
+from server.errors import KeySetUnavailable, Unauthorized
 from tests.fake_supabase_auth import (
     FakeSupabaseAuth,
     SigningKey,
-    serve_app,
     serve_fake_supabase_auth,
 )
+from tests.loopback import serve_app
 
 LEGACY_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"
 

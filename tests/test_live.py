@@ -8,6 +8,7 @@ import struct
 import uuid
 from typing import Any
 
+import asyncpg
 import orjson
 import pytest
 import websockets
@@ -58,34 +59,78 @@ async def test_a_whole_interview_to_the_end_with_the_scripted_interviewer(server
         assert {c["name"] for c in evaluation["criteria"]} == {
             "Technical depth", "Problem solving", "Communication",
         }  # fmt: skip
+        # Every answer was LONG_ANSWER, so every criterion has a quote, and each is from it:
+        # no evidence at all would pass a check of each quote alone.
+        answered = {q["question_id"] for q in questions}
         for criterion in evaluation["criteria"]:
+            assert criterion["evidence"], criterion
             for evidence in criterion["evidence"]:
-                assert evidence["quote"] in LONG_ANSWER
+                assert evidence["quote"].strip() and evidence["quote"] in LONG_ANSWER
+                assert evidence["question_id"] in answered
         assert evaluation["proctoring"]["counts"] == {}
         application = (await iv.recruiter.get(f"/applications/{iv.application_id}")).json()
         assert application["status"] == "reviewing"
         events = await stored_events(server, iv.id)
         assert [e["offset"] for e in events] == list(range(1, len(events) + 1))
+        # Each quote names the answer entry it quotes; typed, it has no second to play from.
+        answer_at = {e["data"]["question_id"]: e["offset"] for e in events if e["kind"] == "answer"}
+        for criterion in evaluation["criteria"]:
+            for evidence in criterion["evidence"]:
+                assert evidence["answer_offset"] == answer_at[evidence["question_id"]]
+                assert "start_s" not in evidence
         assert events[-1]["kind"] == "state" and events[-1]["data"]["state"] == "completed"
     finally:
         await close_clients(iv)
 
 
 async def test_every_ack_comes_after_its_message_is_committed(server):
+    """The write is held back by a lock this test holds: no ack may come until the row is
+    there. (With acks sent before the write, as a fast local database hid, this fails.)"""
     iv = await new_interview(server)
+    held = await asyncpg.connect(server.dsn)
     try:
         async with await CandidateSession.open(iv.candidate, iv.id) as session:
             question = await session.next_question()
-            for signal in ("tab_hidden", "tab_visible", "paste"):
-                ack = await session.proctor(signal)
-                # The ack names an offset; that offset is already in the database.
-                stored = {e["offset"]: e for e in await stored_events(server, iv.id)}
-                assert stored[ack["offset"]]["client_id"] == ack["client_id"]
-                assert stored[ack["offset"]]["data"] == {"signal": signal}
-            ack = await session.answer(question["question_id"], LONG_ANSWER)
-            stored = {e["offset"]: e for e in await stored_events(server, iv.id)}
-            assert stored[ack["offset"]]["kind"] == "answer"
+            await session.proctor("window_focus")  # everything before is committed
+            messages = [
+                {"type": "proctor", "client_id": "held-1", "signal": "tab_hidden"},
+                {"type": "proctor", "client_id": "held-2", "signal": "tab_visible"},
+                {
+                    "type": "answer",
+                    "client_id": "held-3",
+                    "question_id": question["question_id"],
+                    "text": LONG_ANSWER,
+                },
+            ]
+            for message in messages:
+                cid = message["client_id"]
+                async with held.transaction():
+                    # Inserts wait for this lock (reads do not): the server cannot commit.
+                    await held.execute("lock table public.interview_events in exclusive mode")
+                    acked = asyncio.get_running_loop().create_future()
+                    session.acks[cid] = acked
+                    await session.ws.send(orjson.dumps(message).decode())
+                    done, _ = await asyncio.wait({acked}, timeout=1.5)
+                    assert not done, f"{cid} acked before it was stored: {acked.result()}"
+                    stored = await held.fetchval(
+                        "select count(*) from public.interview_events"
+                        " where interview_id = $1 and client_id = $2",
+                        uuid.UUID(iv.id),
+                        cid,
+                    )
+                    assert stored == 0
+                # The lock is released: the write goes through, then the ack.
+                ack = await asyncio.wait_for(acked, 10)
+                assert (ack["type"], ack["client_id"]) == ("ack", cid)
+                row = await held.fetchrow(
+                    "select kind, client_id from public.interview_events"
+                    ' where interview_id = $1 and "offset" = $2',
+                    uuid.UUID(iv.id),
+                    ack["offset"],
+                )
+                assert row is not None and (row["kind"], row["client_id"]) == (message["type"], cid)
     finally:
+        await held.close()
         await close_clients(iv)
 
 
@@ -141,6 +186,30 @@ async def test_a_second_candidate_socket_replaces_the_first(server):
         question = await second.next_question()
         assert (await second.answer(question["question_id"], LONG_ANSWER))["type"] == "ack"
         await second.close()
+    finally:
+        await close_clients(iv)
+
+
+async def test_session_ready_says_the_interviews_state_in_one_vocabulary_for_every_role(server):
+    """``session.ready.state`` is the interview's state (scheduled, in_progress), the same
+    word for the candidate and a watcher, never the session's inner phase (awaiting_answer)."""
+    iv = await new_interview(server)
+    try:
+        early = await WatcherSession.open(iv.recruiter, iv.id)
+        assert early.ready["state"] == "scheduled"
+        assert early.ready["screenshot_interval_s"] is None
+        assert early.ready["last_client_id"] is None
+        session = await CandidateSession.open(iv.candidate, iv.id)
+        assert (session.ready["state"], session.ready["resumed"]) == ("scheduled", False)
+        assert session.ready["screenshot_interval_s"] == 1.0
+        await session.next_question()  # the session now awaits an answer
+        await session.proctor("paste")
+        watcher = await WatcherSession.open(iv.recruiter, iv.id)
+        assert watcher.ready["state"] == "in_progress"
+        again = await CandidateSession.open(iv.candidate, iv.id)
+        assert (again.ready["state"], again.ready["resumed"]) == ("in_progress", True)
+        for socket in (again, watcher, early):
+            await socket.close()
     finally:
         await close_clients(iv)
 
@@ -213,6 +282,84 @@ async def test_an_injected_question_is_asked_next_and_the_recruiter_can_end(serv
         await close_clients(iv)
 
 
+async def test_custom_questions_come_first_and_count_injected_ones_do_not(server):
+    """As docs/protocol.md says: the plan's custom questions are main questions 1, 2, … asked
+    first and counted in question_count; an injected question is asked first of all here
+    (it was injected before the candidate joined), as main question 0, and is not counted."""
+    custom = "What would you change first in our deployment process?"
+    iv = await new_interview(
+        server, question_count=2, follow_ups_per_question=0, custom_questions=[custom]
+    )
+    try:
+        watcher = await WatcherSession.open(iv.recruiter, iv.id)
+        assert (await watcher.inject_question("Why this job?"))["type"] == "ack"
+        async with await CandidateSession.open(iv.candidate, iv.id) as session:
+            questions = await play_to_the_end(session)
+        asked = [(q["text"], q["kind"], q["index"], q["source"]) for q in questions]
+        assert asked[:2] == [
+            ("Why this job?", "main", 0, "recruiter"),
+            (custom, "main", 1, "interviewer"),
+        ]
+        assert [q[1:] for q in asked[2:]] == [("main", 2, "interviewer")]
+        assert [q["question_id"] for q in questions] == ["q1", "q2", "q3"]
+        await watcher.close()
+    finally:
+        await close_clients(iv)
+
+
+async def test_the_same_client_id_from_the_recruiter_and_the_candidate_is_two_messages(server):
+    iv = await new_interview(server)
+    try:
+        session = await CandidateSession.open(iv.candidate, iv.id)
+        watcher = await WatcherSession.open(iv.recruiter, iv.id)
+        question = await session.next_question()
+        injected = await watcher.request(
+            {"type": "inject_question", "client_id": "x", "text": "Why us?"}
+        )
+        answered = await session.answer(question["question_id"], LONG_ANSWER, client_id="x")
+        assert injected["type"] == answered["type"] == "ack"
+        assert answered["offset"] != injected["offset"]
+        stored = {e["offset"]: e for e in await stored_events(server, iv.id)}
+        assert (stored[injected["offset"]]["kind"], stored[injected["offset"]]["client_id"]) == (
+            "question.injected",
+            "x",
+        )
+        assert stored[answered["offset"]]["kind"] == "answer"
+        assert stored[answered["offset"]]["data"]["text"] == LONG_ANSWER
+        # The answer counted: the injected question is asked next.
+        assert (await session.next_question())["text"] == "Why us?"
+        # Each resend is acked at its own sender's offset, also from a new socket.
+        await watcher.close()
+        watcher = await WatcherSession.open(iv.recruiter, iv.id)
+        again = await watcher.request({"type": "inject_question", "client_id": "x", "text": "Why?"})
+        assert again == injected
+        await watcher.close()
+        await session.close()
+    finally:
+        await close_clients(iv)
+
+
+async def test_the_answer_clock_stands_still_while_the_candidate_is_away(server):
+    iv = await new_interview(server, answer_time_limit_s=15)
+    try:
+        session = await CandidateSession.open(iv.candidate, iv.id)
+        question = await session.next_question()
+        await asyncio.sleep(1)
+        await session.close()  # the network drops, for longer than the whole answer limit
+        await asyncio.sleep(17)
+        back = await CandidateSession.open(iv.candidate, iv.id)
+        again = await back.next_question()
+        # Still the same question, with what was left at the drop (about 14 s).
+        assert again["question_id"] == question["question_id"]
+        assert 12 <= again["time_left_s"] <= 14.5, again
+        kinds = [e["kind"] for e in await stored_events(server, iv.id)]
+        assert "answer.timeout" not in kinds
+        assert (await back.answer(again["question_id"], LONG_ANSWER))["type"] == "ack"
+        await back.close()
+    finally:
+        await close_clients(iv)
+
+
 async def test_screenshots_are_checked_stored_and_listed_with_signed_urls(server):
     iv = await new_interview(server)
     try:
@@ -277,6 +424,12 @@ async def test_bad_frames_get_an_error_and_the_session_goes_on(server):
             ),
             (b"\x00\x00", "malformed"),
             (struct.pack(">I", 10_000) + b"{}", "malformed"),
+            # Over 128 KiB: in bytes of UTF-8, not in characters (70,000 "é" are 140,000).
+            ("a" * (128 * 1024 + 1), "too_large"),
+            (
+                orjson.dumps({"type": "proctor", "client_id": "x5", "pad": "é" * 70_000}).decode(),
+                "too_large",
+            ),
         ]
         for frame, code in bad_frames:
             await session.ws.send(frame)
@@ -331,6 +484,33 @@ async def test_socket_refusals_have_their_close_codes(server):
         await close_clients(other)
 
 
+async def test_an_unknown_interview_on_the_socket_says_no_more_than_the_ticket_allows(server):
+    """4004 is for an interview the ticket was issued for that is gone (its job deleted
+    since), or an id that cannot be one; an id the ticket is not for gets 4003 whether or not
+    it exists (a ticket holder learns nothing about other interviews), and no ticket 4001."""
+    iv = await new_interview(server)
+    try:
+        ticket = (await fetch_ticket(iv.candidate, iv.id))["ticket"]
+        unknown = uuid.uuid4()
+        assert await _close_code_of(ws_url(server.url, f"/ws/interviews/{unknown}")) == 4001
+        # Not an id at all: refused before the ticket is looked at, which stays unused.
+        assert (
+            await _close_code_of(ws_url(server.url, f"/ws/interviews/nope?ticket={ticket}")) == 4004
+        )
+        assert (
+            await _close_code_of(ws_url(server.url, f"/ws/interviews/{unknown}?ticket={ticket}"))
+            == 4003
+        )
+        ticket = (await fetch_ticket(iv.candidate, iv.id))["ticket"]
+        assert (await iv.recruiter.delete(f"/jobs/{iv.job_id}")).status_code == 204
+        assert (
+            await _close_code_of(ws_url(server.url, f"/ws/interviews/{iv.id}?ticket={ticket}"))
+            == 4004
+        )
+    finally:
+        await close_clients(iv)
+
+
 async def test_an_ended_interview_refuses_new_sockets(server):
     iv = await new_interview(server, question_count=1, follow_ups_per_question=0)
     try:
@@ -366,11 +546,18 @@ async def test_server_killed_mid_interview_loses_nothing_acked_and_the_interview
         questions = await play_to_the_end(resumed)
         assert [q["index"] for q in questions] == [2]
         await resumed.close()
-        got = (await iv.candidate.get(f"/interviews/{iv.id}")).json()
+        got = (await iv.recruiter.get(f"/interviews/{iv.id}")).json()
         assert got["state"] == "completed"
         events = await stored_events(srv, iv.id)
         assert [e["offset"] for e in events] == list(range(1, len(events) + 1))
         assert sum(1 for e in events if e["kind"] == "answer") == 2
+        # The server's outage is its own: not time away, not a disconnection of the
+        # candidate's, and no concern; it is listed as what it was.
+        proctoring = got["evaluation"]["proctoring"]
+        assert proctoring["times_away"] == 1 and proctoring["total_time_away_s"] < 1
+        assert proctoring["disconnections"] == 0
+        assert [g["kind"] for g in proctoring["gaps"]] == ["tab_hidden", "server_restart"]
+        assert not [c for c in got["evaluation"]["concerns"] if "connection" in c]
     finally:
         await close_clients(iv)
 
@@ -394,6 +581,13 @@ async def test_a_graceful_restart_tells_clients_to_reconnect(make_server):
         question = await resumed.next_question()
         assert question["index"] == 1
         await resumed.close()
+        # The candidate did not leave: the server did, and the log says so.
+        drops = [
+            e["data"]
+            for e in await stored_events(srv, iv.id)
+            if e["kind"] == "connection" and e["data"]["status"] == "disconnected"
+        ]
+        assert drops[0]["cause"] == "server_restart"
     finally:
         await close_clients(iv)
 
@@ -416,28 +610,89 @@ async def test_an_oversized_frame_closes_with_1009_and_stores_nothing(server):
         await close_clients(iv)
 
 
-async def test_flooding_the_socket_closes_it_as_rate_limited(server):
+async def _flood(session: Any, messages: list[dict[str, Any]]) -> tuple[dict[str, int], int]:
+    """Send ``messages`` as fast as possible, then read until the socket closes: the acks
+    received (client id -> offset) and the close code."""
+    with contextlib.suppress(websockets.ConnectionClosed):
+        for message in messages:
+            await session.ws.send(orjson.dumps(message).decode())
+    acked: dict[str, int] = {}
+    while (message := await session.receive(15))["type"] != "_closed":
+        if message["type"] == "ack":
+            acked[message["client_id"]] = message["offset"]
+    return acked, message["code"]
+
+
+async def test_flooding_the_socket_acks_what_was_read_then_closes_as_rate_limited(server):
+    """Past its burst allowance (60 messages) a candidate socket is closed with 4029; every
+    message read before that is stored and acked before the close, none after is stored."""
     iv = await new_interview(server)
     try:
         session = await CandidateSession.open(iv.candidate, iv.id)
         await session.next_question()
-        try:
-            for n in range(200):
-                await session.ws.send(
-                    orjson.dumps(
-                        {"type": "proctor", "client_id": f"f{n}", "signal": "paste"}
-                    ).decode()
-                )
-        except websockets.ConnectionClosed:
-            pass
-        closed = await session.receive_until("_closed")
-        assert closed["code"] == 4029
-        # What was accepted before the close commits shortly after it: wait for it.
-        for _ in range(50):
-            proctor = [e for e in await stored_events(server, iv.id) if e["kind"] == "proctor"]
-            if proctor:
-                break
-            await asyncio.sleep(0.1)
-        assert 0 < len(proctor) < 200
+        flood = [{"type": "proctor", "client_id": f"f{n}", "signal": "paste"} for n in range(200)]
+        acked, code = await _flood(session, flood)
+        assert code == 4029
+        stored = {
+            e["client_id"]: e["offset"]
+            for e in await stored_events(server, iv.id)
+            if e["kind"] == "proctor"
+        }
+        # The burst, and perhaps a few the bucket refilled while they were sent.
+        assert 60 <= len(stored) < 200
+        # Nothing stored that the client was not told about: resending what was not acked
+        # after a reconnect is enough.
+        assert acked == stored
+        again = await CandidateSession.open(iv.candidate, iv.id)
+        assert again.ready["last_client_id"] == max(stored, key=stored.__getitem__)
+        await again.close()
+    finally:
+        await close_clients(iv)
+
+
+async def test_a_watchers_bad_frames_get_an_error_and_the_socket_goes_on(server):
+    iv = await new_interview(server)
+    try:
+        watcher = await WatcherSession.open(iv.recruiter, iv.id)
+        bad_frames: list[tuple[Any, str]] = [
+            (b"\x00\x00\x00\x02{}", "malformed"),
+            ("{not json", "malformed"),
+            (orjson.dumps({"type": "answer", "client_id": "x1"}).decode(), "unknown_type"),
+            (orjson.dumps({"type": "inject_question", "client_id": "x2"}).decode(), "invalid"),
+            (
+                orjson.dumps({"type": "end", "client_id": "x3", "pad": "é" * 70_000}).decode(),
+                "too_large",
+            ),
+        ]
+        for frame, code in bad_frames:
+            await watcher.ws.send(frame)
+            error = await watcher.receive_until("error")
+            assert error["code"] == code, (frame, error)
+        assert not await stored_events(server, iv.id)
+        ack = await watcher.inject_question("Why this job?")
+        assert ack["type"] == "ack"
+        await watcher.close()
+    finally:
+        await close_clients(iv)
+
+
+async def test_a_flooding_watcher_gets_its_acks_before_4029(server):
+    """The same for a watcher, whose allowance is 20 at once."""
+    iv = await new_interview(server)
+    try:
+        watcher = await WatcherSession.open(iv.recruiter, iv.id)
+        flood = [
+            {"type": "inject_question", "client_id": f"w{n}", "text": f"Question {n}?"}
+            for n in range(60)
+        ]
+        acked, code = await _flood(watcher, flood)
+        assert code == 4029
+        stored = {
+            e["client_id"]: e["offset"]
+            for e in await stored_events(server, iv.id)
+            if e["kind"] == "question.injected"
+        }
+        assert 20 <= len(stored) < 60
+        assert acked == stored
     finally:
         await close_clients(iv)

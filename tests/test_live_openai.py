@@ -171,8 +171,9 @@ async def test_a_whole_interview_with_the_openai_interviewer(
                 (QUESTION_2, ANSWER_3),
             ]:
                 deltas, done = await read_question(session)
-                # Streamed as the model wrote it, piece by piece, adding up to the whole question.
-                assert [d["text"] for d in deltas] == chunks
+                # Streamed as the model wrote it, its pieces coalesced into at most one frame
+                # per 50 ms (docs/protocol.md), adding up to the whole question.
+                assert 1 <= len(deltas) <= len(chunks)
                 assert "".join(d["text"] for d in deltas) == done["text"] == "".join(chunks)
                 assert done["source"] == "interviewer"
                 asked.append((done["question_id"], done["kind"], done["index"]))
@@ -251,10 +252,10 @@ async def test_a_whole_interview_with_the_openai_interviewer(
 @pytest.mark.parametrize(
     ("failure", "said"),
     [
-        ([Reply(status=401, code="invalid_api_key")], "refused the request"),
+        ([Reply(status=401, code="invalid_api_key")], "the AI interviewer refused the request"),
         # A transient failure that does not go away: retried (4 attempts by default), then
         # the same clear end, not a hung session.
-        ([Reply(status=503)] * 4, "did not respond"),
+        ([Reply(status=503)] * 4, "the AI interviewer did not respond"),
     ],
     ids=["permanent", "transient-exhausted"],
 )
@@ -274,24 +275,99 @@ async def test_an_interviewer_failure_ends_the_turn_with_a_clear_error_and_ends_
             error = await session.receive(15)
             assert error["type"] == "error", error
             assert error["code"] == "interviewer_failed"
-            assert error["message"].startswith("the interviewer failed: ")
-            assert said in error["message"]
+            assert error["message"] == f"the interviewer failed: {said}"
             assert "client_id" not in error or error["client_id"] is None
             ended = await receive_the_end(session)
             assert ended["reason"] == "interviewer_failed"
         assert len(fake.requests) == 1 + len(failure) + 1
 
-        got = (await iv.candidate.get(f"/interviews/{iv.id}")).json()
+        # The recruiter's view: the candidate reads no evaluation (docs/security.md).
+        got = (await iv.recruiter.get(f"/interviews/{iv.id}")).json()
         assert (got["state"], got["state_reason"]) == ("completed", "interviewer_failed")
         events = await stored_events(openai_server, iv.id)
         [logged] = [e["data"] for e in events if e["kind"] == "interviewer.error"]
-        assert logged["question_id"] == "q2"
-        assert said in logged["message"]
+        assert logged == {"question_id": "q2", "message": said}
         assert [e["data"]["question_id"] for e in events if e["kind"] == "question"] == ["q1"]
         # The evaluation failed too (the same bad key): recorded as such, not invented.
         assert "error" in got["evaluation"]
         assert events[-1]["kind"] == "state"
         assert events[-1]["data"] == {"state": "completed", "reason": "interviewer_failed"}
+    finally:
+        await close_clients(iv)
+
+
+# What only the provider says: it may go to the server's log, never to the candidate.
+REFUSAL = "I'm sorry, I can't help with that request (policy ref 7731)."
+PROVIDER_ERROR = "Upstream overloaded: shard 17, request req_provider_8841"
+
+
+@pytest.mark.parametrize(
+    ("second", "shown", "said"),
+    [
+        (
+            Reply(chunks=QUESTION_2, finish_reason="length"),
+            QUESTION_2,
+            "the AI interviewer's question was cut off before it was finished",
+        ),
+        (
+            Reply(chunks=QUESTION_2[:2], finish_reason="content_filter"),
+            QUESTION_2[:2],
+            "the AI interviewer's question was stopped by a content filter",
+        ),
+        (
+            Reply(refusal_chunks=[REFUSAL[:20], REFUSAL[20:]]),
+            [],
+            "the AI interviewer declined to write the next question",
+        ),
+        (
+            Reply(chunks=QUESTION_2, error_after=2, error_message=PROVIDER_ERROR),
+            QUESTION_2[:2],
+            "the AI interviewer did not respond",
+        ),
+    ],
+    ids=["cut-at-length", "content-filter", "refusal", "error-event-midway"],
+)
+async def test_a_question_the_model_did_not_finish_is_never_asked_as_if_whole(
+    openai_server: ServerProcess,
+    fake: FakeOpenAI,
+    second: Reply,
+    shown: list[str],
+    said: str,
+) -> None:
+    iv = await new_interview(openai_server, follow_ups_per_question=0)
+    fake.plan(
+        Reply(chunks=QUESTION_1),
+        second,  # sent once: none of these is worth asking again
+        Reply(status=401, code="invalid_api_key"),  # the evaluation
+    )
+    try:
+        async with await CandidateSession.open(iv.candidate, iv.id) as session:
+            _, done = await read_question(session)
+            assert (await session.answer(done["question_id"], ANSWER_1))["type"] == "ack"
+            seen: list[dict[str, Any]] = []
+            while (message := await session.receive(15))["type"] != "error":
+                seen.append(message)
+            # What streamed out before the stop, and no question.done: the part is not a question.
+            assert all(m["type"] == "question.delta" for m in seen), seen
+            assert "".join(m["text"] for m in seen) == "".join(shown)
+            assert message["code"] == "interviewer_failed"
+            # One plain sentence for what happened: nothing of the provider's, nothing else.
+            assert message["message"] == f"the interviewer failed: {said}"
+            ended = await receive_the_end(session)
+            assert ended["reason"] == "interviewer_failed"
+        assert len(fake.requests) == 3
+
+        # The recruiter's view: the candidate reads no evaluation (docs/security.md).
+        got = (await iv.recruiter.get(f"/interviews/{iv.id}")).json()
+        assert (got["state"], got["state_reason"]) == ("completed", "interviewer_failed")
+        events = await stored_events(openai_server, iv.id)
+        assert [e["data"]["question_id"] for e in events if e["kind"] == "question"] == ["q1"]
+        [logged] = [e["data"] for e in events if e["kind"] == "interviewer.error"]
+        assert logged == {"question_id": "q2", "message": said}
+        # The provider's words reach neither the candidate nor the interview's record.
+        everything = str([message, seen, got, events])
+        for provider_text in (REFUSAL[:20], REFUSAL[20:], PROVIDER_ERROR):
+            assert provider_text not in everything
     finally:
         await close_clients(iv)
 
@@ -306,6 +382,8 @@ async def test_transient_failures_are_retried_and_the_candidate_just_sees_the_qu
     }
     fake.plan(
         Reply(status=500),
+        # An error event before any text: nothing was shown, so the question is asked again.
+        Reply(chunks=QUESTION_1, error_after=0, error_message=PROVIDER_ERROR),
         Reply(status=429, headers={"retry-after": "0"}),
         Reply(chunks=QUESTION_2),
         Reply(status=502),
@@ -314,7 +392,7 @@ async def test_transient_failures_are_retried_and_the_candidate_just_sees_the_qu
     try:
         async with await CandidateSession.open(iv.candidate, iv.id) as session:
             deltas, done = await read_question(session)  # no error before it
-            assert [d["text"] for d in deltas] == QUESTION_2
+            assert "".join(d["text"] for d in deltas) == "".join(QUESTION_2)
             assert done["text"] == "".join(QUESTION_2)
             assert (done["question_id"], done["kind"], done["index"]) == ("q1", "main", 1)
             assert (await session.answer(done["question_id"], ANSWER_3))["type"] == "ack"
@@ -322,14 +400,44 @@ async def test_transient_failures_are_retried_and_the_candidate_just_sees_the_qu
             assert ended["reason"] == "all_questions_answered"
         # The same request, sent again until it went through.
         bodies = [seen.body for seen in fake.requests]
-        assert len(bodies) == 5
-        assert bodies[0] == bodies[1] == bodies[2]
-        assert bodies[3] == bodies[4]
+        assert len(bodies) == 6
+        assert bodies[0] == bodies[1] == bodies[2] == bodies[3]
+        assert bodies[4] == bodies[5]
         got = (await iv.recruiter.get(f"/interviews/{iv.id}")).json()
         assert (got["state"], got["state_reason"]) == ("completed", "all_questions_answered")
         assert got["evaluation"]["model"] == MODEL
         assert [c["score"] for c in got["evaluation"]["criteria"]] == [4, 4, 3]
         kinds = [e["kind"] for e in await stored_events(openai_server, iv.id)]
         assert "interviewer.error" not in kinds
+    finally:
+        await close_clients(iv)
+
+
+async def test_model_output_the_database_cannot_store_is_cleaned_not_lost(
+    openai_server: ServerProcess, fake: FakeOpenAI
+) -> None:
+    """A model may write NUL or an unpaired surrogate; PostgreSQL stores neither. The question
+    and the evaluation are stored without them, instead of failing on every try."""
+    iv = await new_interview(openai_server, question_count=1, follow_ups_per_question=0)
+    draft = copy.deepcopy(DRAFT)
+    for criterion in draft["criteria"]:
+        criterion["evidence"] = [{"question_id": "q1", "quote": "cut release time"}]
+    draft["strengths"] = ["Measured\u0000 the result."]
+    fake.plan(
+        Reply(chunks=["How do you\u0000 make ", "a release\ud800 faster?"]), Reply.structured(draft)
+    )
+    try:
+        async with await CandidateSession.open(iv.candidate, iv.id) as session:
+            _deltas, done = await read_question(session)
+            assert done["text"] == "How do you make a release faster?"
+            assert (await session.answer(done["question_id"], ANSWER_3))["type"] == "ack"
+            await receive_the_end(session)
+        got = (await iv.recruiter.get(f"/interviews/{iv.id}")).json()
+        assert got["state"] == "completed"
+        assert got["evaluation"]["strengths"] == ["Measured the result."]
+        questions = [
+            e for e in await stored_events(openai_server, iv.id) if e["kind"] == "question"
+        ]
+        assert [q["data"]["text"] for q in questions] == ["How do you make a release faster?"]
     finally:
         await close_clients(iv)

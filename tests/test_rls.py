@@ -1,18 +1,25 @@
 """Row-level security, tested in PostgreSQL itself as Supabase uses it: the rows are made through
 the HTTP API, then each check switches to the `authenticated` (or `anon`) role with a user's JWT
 claims set, inside a transaction that is rolled back afterwards. Storage objects are inserted as
-`service_role`, as the Storage API does with the service key. docs/security.md lists the rules."""
+`service_role`, as the Storage API does with the service key. docs/security.md lists the rules.
+
+The whole suite runs once per Supabase default-privilege regime (``rls_server``): a project
+created before 2026-05-30, whose default privileges give the API roles ALL on every new table
+and EXECUTE on every new function, and a newer one, which still gives TRUNCATE, REFERENCES and
+TRIGGER. The stand-in bootstrap reproduces each before the first migration."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import re
+import shutil
 import tomllib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -21,15 +28,25 @@ import pytest
 
 from server.http.jobs import InterviewPlan
 from server.store import migrations
-from tests.conftest import ROOT, ServerProcess, job_payload, unique_email
+from tests.conftest import (
+    ROOT,
+    DatabaseBackend,
+    ServerProcess,
+    job_payload,
+    new_server,
+    stop_leftover_postgres,
+    unique_email,
+)
 
 PUBLIC_TABLES = {
+    "interview_evaluations",
     "users",
     "jobs",
     "applications",
     "interviews",
     "interview_events",
     "interview_artifacts",
+    "notifications",
 }
 
 
@@ -54,9 +71,37 @@ class World:
         return uuid.UUID(getattr(self, name))
 
 
+# server.store.migrations.DEFAULT_PRIVILEGES: what a Supabase project's default privileges give
+# the API roles on new objects in `public`, before and after 2026-05-30. (A plain PostgreSQL's
+# "none" is checked on a database of its own, below.)
+SUPABASE_REGIMES = ["supabase-legacy", "supabase"]
+
+
+@pytest.fixture(scope="module", params=SUPABASE_REGIMES)
+def rls_server(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    database_backend: DatabaseBackend,
+) -> Iterator[ServerProcess]:
+    """A server whose database was bootstrapped with a Supabase project's default privileges
+    before the migrations ran."""
+    srv = new_server(
+        database_backend,
+        tmp_path_factory.mktemp("rls") / "data",
+        OPENHIRE_BOOTSTRAP_DEFAULT_PRIVILEGES=request.param,
+    )
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+        stop_leftover_postgres(srv.data_dir)
+        database_backend.release(srv.data_dir)
+
+
 @pytest.fixture(scope="module")
-def world(server: ServerProcess) -> Iterator[World]:
-    with httpx.Client(base_url=server.url, timeout=30) as http:
+def world(rls_server: ServerProcess) -> Iterator[World]:
+    with httpx.Client(base_url=rls_server.url, timeout=30) as http:
 
         def account(role: str) -> tuple[str, dict[str, str]]:
             resp = http.post(
@@ -125,8 +170,8 @@ def world(server: ServerProcess) -> Iterator[World]:
 
 
 @pytest.fixture
-async def conn(server: ServerProcess) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(server.dsn)
+async def conn(rls_server: ServerProcess) -> AsyncIterator[asyncpg.Connection]:
+    connection = await asyncpg.connect(rls_server.dsn)
     try:
         yield connection
     finally:
@@ -204,6 +249,132 @@ async def test_api_roles_cannot_bypass_rls(conn: asyncpg.Connection) -> None:
     )
     assert {r["rolname"] for r in rows} == {"anon", "authenticated"}
     assert not any(r["rolbypassrls"] or r["rolsuper"] for r in rows)
+
+
+# --- privileges: the same under every regime ------------------------------------------------
+
+TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
+COLUMN_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "REFERENCES")
+# "public" is PostgreSQL's PUBLIC: what every role holds.
+API_ROLES = ("public", "anon", "authenticated", "service_role")
+JOB_COLUMNS = (
+    "title, description, job_type, location, remote, salary_min, salary_max, salary_currency,"
+    " required_skills, status"
+)
+DATA_API = {"SELECT", "INSERT", "UPDATE", "DELETE"}
+POLICY_HELPERS = (
+    "can_read_application(uuid)",
+    "can_read_interview(uuid)",
+    "current_app_role()",
+    "is_candidate_of_recruiter(uuid)",
+    "is_job_recruiter(uuid)",
+    "storage_object_folder_id(text)",
+)
+# Every table, view, sequence and function in `public` the API roles hold anything on, and
+# exactly what: docs/security.md in privileges. A migration that adds an object or changes a
+# grant updates this list; one that forgets to revoke first fails here under the older regime.
+JOB_READABLE_COLUMNS = (
+    "id, recruiter_id, title, description, job_type, location, remote, salary_min, salary_max,"
+    " salary_currency, required_skills, status, created_at, updated_at, title_lower,"
+    " interview_summary"
+)
+EXPECTED_PRIVILEGES: dict[tuple[str, str], set[str]] = {
+    # The company name is shown on a recruiter's jobs (20261219000000_accounts.sql).
+    ("users", "authenticated"): {"SELECT", "UPDATE (full_name, company_name)"},
+    # Every column but interview_plan (20261207010000_job_plan_privacy.sql); the owner reads the
+    # plan through job_interview_plan().
+    ("jobs", "anon"): {f"SELECT ({JOB_READABLE_COLUMNS})"},
+    ("jobs", "authenticated"): {
+        f"SELECT ({JOB_READABLE_COLUMNS})",
+        f"INSERT (recruiter_id, {JOB_COLUMNS})",
+        f"UPDATE ({JOB_COLUMNS})",
+        "DELETE",
+    },
+    ("applications", "authenticated"): {
+        "SELECT",
+        "INSERT (job_id, candidate_id, cover_letter)",
+        "UPDATE (status)",
+    },
+    # Every column but evaluation (20261209000000_evaluation_versions.sql): recruiters read
+    # evaluations from interview_evaluations, candidates none.
+    ("interviews", "authenticated"): {
+        "SELECT (id, application_id, job_id, candidate_id, recruiter_id, state, state_reason,"
+        " expires_at, started_at, ended_at, created_at, updated_at, extra_time_percent,"
+        " opens_at, closes_at)"
+    },
+    ("interview_evaluations", "authenticated"): {"SELECT"},
+    ("interview_events", "authenticated"): {"SELECT"},
+    ("interview_artifacts", "authenticated"): {"SELECT"},
+    # A user reads their own notifications and marks them read (20261210000000_notifications).
+    ("notifications", "authenticated"): {"SELECT", "UPDATE (read_at)"},
+    **{(table, "service_role"): DATA_API for table in PUBLIC_TABLES},
+    **{
+        (f"function {helper}", role): {"EXECUTE"}
+        for helper in POLICY_HELPERS
+        for role in ("authenticated", "service_role")
+    },
+    ("function job_interview_plan(uuid)", "authenticated"): {"EXECUTE"},
+}
+
+
+async def effective_privileges(conn: asyncpg.Connection) -> dict[tuple[str, str], set[str]]:
+    """What each API role may do to each object in `public`, wherever the privilege comes from
+    (a grant to the role, to PUBLIC, or a default privilege): a table-level privilege by name,
+    a column-level one as "PRIVILEGE (columns)"."""
+    found: dict[tuple[str, str], set[str]] = {}
+    relations = await conn.fetch(
+        "select c.oid, c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+        " where n.nspname = 'public' and c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')"
+    )
+    functions = await conn.fetch(
+        "select p.oid, p.oid::regprocedure::text as name from pg_proc p"
+        " join pg_namespace n on n.oid = p.pronamespace where n.nspname = 'public'"
+        " and not exists (select 1 from pg_depend d where d.objid = p.oid and d.deptype = 'e')"
+    )
+    for role in API_ROLES:
+        for rel in relations:
+            held = set()
+            for privilege in TABLE_PRIVILEGES:
+                if await conn.fetchval(
+                    "select has_table_privilege($1, $2::oid, $3)", role, rel["oid"], privilege
+                ):
+                    held.add(privilege)
+                elif privilege in COLUMN_PRIVILEGES:
+                    columns = await conn.fetchval(
+                        "select string_agg(attname, ', ' order by attnum) from pg_attribute"
+                        " where attrelid = $1 and attnum > 0 and not attisdropped"
+                        " and has_column_privilege($2, $1, attnum, $3)",
+                        rel["oid"],
+                        role,
+                        privilege,
+                    )
+                    if columns:
+                        held.add(f"{privilege} ({columns})")
+            if held:
+                found[(rel["relname"], role)] = held
+        for function in functions:
+            if await conn.fetchval(
+                "select has_function_privilege($1, $2::oid, 'EXECUTE')", role, function["oid"]
+            ):
+                found[(f"function {function['name'].removeprefix('public.')}", role)] = {"EXECUTE"}
+    return found
+
+
+async def test_privileges_are_exactly_the_expected_ones(conn: asyncpg.Connection) -> None:
+    assert await effective_privileges(conn) == EXPECTED_PRIVILEGES
+
+
+async def test_api_roles_cannot_truncate(conn: asyncpg.Connection, world: World) -> None:
+    """TRUNCATE skips row-level security: whoever holds it empties a table of everyone's rows.
+    Newer Supabase projects still grant it on new tables by default."""
+    for role in ("anon", "authenticated", "service_role"):
+        user = world.c1 if role == "authenticated" else None
+        async with acting_as(conn, user, role=role):
+            for table in sorted(PUBLIC_TABLES):
+                async with refused(NO_PRIVILEGE), conn.transaction():
+                    await conn.execute(f"truncate public.{table} cascade")
+    async with rolled_back(conn):
+        assert await conn.fetchval("select count(*) from public.applications") > 0
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -287,9 +458,16 @@ async def test_anon_sees_open_jobs_and_nothing_else(conn: asyncpg.Connection, wo
             world.open2,
         }
         assert await conn.fetchval("select count(*) from public.jobs where status <> 'open'") == 0
-        for table in ("users", "applications", "interviews", "interview_events"):
+        # Not an empty answer: no privilege at all (an older project's default privileges
+        # would give anon SELECT, leaving only row-level security between it and the rows).
+        for table in sorted(PUBLIC_TABLES - {"jobs"}):
             async with refused(NO_PRIVILEGE), conn.transaction():
                 await conn.fetch(f"select * from public.{table}")
+        for helper in POLICY_HELPERS:
+            name, args = helper.split("(")
+            values = {"uuid": f"'{world.c1}'::uuid", "text": "'x'", "": ""}[args.rstrip(")")]
+            async with refused(NO_PRIVILEGE), conn.transaction():
+                await conn.fetch(f"select public.{name}({values})")
         async with refused(NO_PRIVILEGE), conn.transaction():
             await conn.execute(
                 "insert into public.jobs (recruiter_id, title, description, job_type,"
@@ -357,6 +535,71 @@ async def test_candidates_insert_only_their_own_applications_to_open_jobs(
         assert await conn.fetchval(INSERT_APPLICATION, world.u("open1"), world.u("c3"))
     async with acting_as(conn, world.r1), refused(RLS_VIOLATION), conn.transaction():
         await conn.fetchval(INSERT_APPLICATION, world.u("open2"), world.u("r1"))
+
+
+async def test_candidates_cannot_set_what_the_server_sets(
+    conn: asyncpg.Connection, world: World
+) -> None:
+    """A status change the policies allow cannot carry a change the column grants forbid: on an
+    older project the table-level UPDATE from default privileges would let it through."""
+    others_resume = f"'resumes/{world.c2_open1}/resume.pdf'"
+    long_ago = "'2001-01-01T00:00:00Z'"
+    async with acting_as(conn, world.c1):
+        for column, value in (
+            ("resume_key", others_resume),
+            ("resume_filename", "'cv.pdf'"),
+            ("created_at", long_ago),
+            ("candidate_id", f"'{world.c2}'"),
+        ):
+            async with refused(NO_PRIVILEGE), conn.transaction():
+                await conn.execute(
+                    f"update public.applications set status = 'withdrawn', {column} = {value}"
+                    " where id = $1",
+                    world.u("c1_open1"),
+                )
+    async with acting_as(conn, world.c3):
+        for column, value in (
+            ("resume_key", others_resume),
+            ("resume_size", "1"),
+            ("created_at", long_ago),
+            ("status", "'submitted'"),
+        ):
+            async with refused(NO_PRIVILEGE), conn.transaction():
+                await conn.execute(
+                    "insert into public.applications (job_id, candidate_id, cover_letter,"
+                    f" {column}) values ($1, $2, 'direct', {value})",
+                    world.u("open1"),
+                    world.u("c3"),
+                )
+        # The positive control: the same insert without the server's columns.
+        assert await conn.fetchval(INSERT_APPLICATION, world.u("open1"), world.u("c3"))
+
+
+async def test_recruiters_cannot_move_an_application_to_another_candidate_or_job(
+    conn: asyncpg.Connection, world: World
+) -> None:
+    async with acting_as(conn, world.r1):
+        for column, value in (
+            ("candidate_id", world.u("c3")),
+            ("job_id", world.u("closed1")),
+            ("resume_key", f"resumes/{world.c1_open2}/resume.pdf"),
+        ):
+            async with refused(NO_PRIVILEGE), conn.transaction():
+                await conn.execute(
+                    f"update public.applications set status = 'reviewing', {column} = $2"
+                    " where id = $1",
+                    world.u("c1_open1"),
+                    value,
+                )
+        # The positive control: the status alone.
+        assert (
+            await conn.fetchval(
+                "update public.applications set status = 'reviewing' where id = $1"
+                " returning status",
+                world.u("c1_open1"),
+            )
+            == "reviewing"
+        )
 
 
 async def test_application_status_changes_follow_the_api_rules(
@@ -503,6 +746,73 @@ async def test_interviews_are_read_only_and_private(conn: asyncpg.Connection, wo
                 await conn.fetch(f"select * from public.{table}")
 
 
+async def test_evaluations_are_the_recruiters_alone(conn: asyncpg.Connection, world: World) -> None:
+    """The candidate reads their interview but not its evaluation: not the column, not a
+    version, not the log entry. The job's recruiter reads them all; nobody writes them."""
+    async with rolled_back(conn):
+        evaluation = '{"criteria": [], "model": "m", "interviewer": "scripted"}'
+        interview = await conn.fetchval(
+            "insert into public.interviews (application_id, job_id, candidate_id, recruiter_id,"
+            " state, evaluation) values ($1, $2, $3, $4, 'completed', $5::jsonb) returning id",
+            world.u("c1_open1"),
+            world.u("open1"),
+            world.u("c1"),
+            world.u("r1"),
+            evaluation,
+        )
+        await conn.execute(
+            "insert into public.interview_evaluations (interview_id, version, evaluation,"
+            " interviewer, model, prompt_version, rubric_version, reason)"
+            " values ($1, 1, $2::jsonb, 'scripted', 'm', 'p', 'r', 'interview_completed')",
+            interview,
+            evaluation,
+        )
+        await conn.execute(
+            'insert into public.interview_events (interview_id, "offset", kind, data)'
+            " values ($1, 1, 'answer', '{}'), ($1, 2, 'evaluation', $2::jsonb)",
+            interview,
+            evaluation,
+        )
+
+        async def readable() -> tuple[int, int]:
+            versions = await conn.fetchval(
+                "select count(*) from public.interview_evaluations where interview_id = $1",
+                interview,
+            )
+            logged = await conn.fetchval(
+                "select count(*) from public.interview_events where interview_id = $1"
+                " and kind = 'evaluation'",
+                interview,
+            )
+            return versions, logged
+
+        await become(conn, world.c1)
+        assert (
+            await conn.fetchval("select state from public.interviews where id = $1", interview)
+            == "completed"
+        )
+        assert await readable() == (0, 0)
+        async with refused(NO_PRIVILEGE), conn.transaction():
+            await conn.fetchval("select evaluation from public.interviews where id = $1", interview)
+        async with refused(NO_PRIVILEGE), conn.transaction():
+            await conn.fetch("select * from public.interviews")
+        for user, expected in ((world.r1, (1, 1)), (world.r2, (0, 0)), (world.c2, (0, 0))):
+            await become(conn, user)
+            assert await readable() == expected, user
+            for statement in (
+                "update public.interview_evaluations set model = 'x' where interview_id = $1",
+                "delete from public.interview_evaluations where interview_id = $1",
+                "insert into public.interview_evaluations (interview_id, version, evaluation,"
+                " interviewer, model, prompt_version, rubric_version, reason)"
+                " values ($1, 2, '{}', 'scripted', 'm', 'p', 'r', 'rescored')",
+            ):
+                async with refused(NO_PRIVILEGE), conn.transaction():
+                    await conn.execute(statement, interview)
+        await become(conn, None, role="anon")
+        async with refused(NO_PRIVILEGE), conn.transaction():
+            await conn.fetch("select * from public.interview_evaluations")
+
+
 async def test_events_and_artifacts_follow_their_interview(
     conn: asyncpg.Connection, world: World
 ) -> None:
@@ -561,6 +871,79 @@ async def test_events_and_artifacts_follow_their_interview(
                 await conn.fetch(f"select interview_id from public.{table}")
 
 
+async def test_notifications_are_their_recipients_own(
+    conn: asyncpg.Connection, world: World
+) -> None:
+    """The world's own flow wrote them: applications told their recruiters, a rejection and
+    the interviews told their candidates. Each user reads and marks only their own, and
+    changes nothing but the read mark; only the server writes them."""
+    owners = {
+        str(r["user_id"]): r["count"]
+        for r in await conn.fetch(
+            "select user_id, count(*) from public.notifications where user_id = any($1::uuid[])"
+            " group by user_id",
+            [world.u(name) for name in ("r1", "r2", "c1", "c2", "c3")],
+        )
+    }
+    assert owners == {world.r1: 2, world.r2: 1, world.c1: 2, world.c2: 1}
+    someone_elses = await conn.fetchval(
+        "select id from public.notifications where user_id = $1 limit 1", world.u("r1")
+    )
+    for name in ("r1", "r2", "c1", "c2", "c3"):
+        user = getattr(world, name)
+        async with acting_as(conn, user):
+            rows = await conn.fetch("select user_id, read_at from public.notifications")
+            assert {str(r["user_id"]) for r in rows} <= {user}, name
+            assert len(rows) == owners.get(user, 0), name
+            marked = await conn.fetchval(
+                "with m as (update public.notifications set read_at = now() returning 1)"
+                " select count(*) from m"
+            )
+            assert marked == owners.get(user, 0), name
+            if name != "r1":
+                assert (
+                    await conn.execute(
+                        "update public.notifications set read_at = now() where id = $1",
+                        someone_elses,
+                    )
+                    == "UPDATE 0"
+                )
+            for statement in (
+                "update public.notifications set kind = 'interview.started'",
+                "update public.notifications set user_id = auth.uid()",
+                "update public.notifications set payload = '{}'",
+                "delete from public.notifications",
+                "insert into public.notifications (user_id, seq, kind)"
+                " values (auth.uid(), 999, 'interview.started')",
+            ):
+                async with refused(NO_PRIVILEGE), conn.transaction():
+                    await conn.execute(statement)
+            # The server's own bookkeeping (counters, webhooks and their secrets, queues) is in
+            # a schema no API role may enter.
+            for table in (
+                "notification_counters",
+                "webhooks",
+                "webhook_deliveries",
+                "refresh_tokens",
+                "password_resets",
+                "application_notes",
+            ):
+                async with refused(NO_PRIVILEGE), conn.transaction():
+                    await conn.fetch(f"select * from openhire.{table}")
+    async with acting_as(conn, None, role="anon"), refused(NO_PRIVILEGE):
+        await conn.fetch("select id from public.notifications")
+
+
+async def test_notifications_are_published_to_realtime(conn: asyncpg.Connection) -> None:
+    assert (
+        await conn.fetchval(
+            "select count(*) from pg_publication_tables where pubname = 'supabase_realtime'"
+            " and schemaname = 'public' and tablename = 'notifications'"
+        )
+        == 1
+    )
+
+
 async def test_recruiters_cannot_forge_a_jobs_dates_id_or_plan(
     conn: asyncpg.Connection, world: World
 ) -> None:
@@ -597,11 +980,13 @@ async def test_recruiters_cannot_forge_a_jobs_dates_id_or_plan(
                 " interview_plan) values ($1, 'x', 'x', 'contract', '{}')",
                 world.u("r1"),
             )
-        plan = await conn.fetchval(
+        job_id = await conn.fetchval(
             "insert into public.jobs (recruiter_id, title, description, job_type)"
-            " values ($1, 'x', 'x', 'contract') returning interview_plan",
+            " values ($1, 'x', 'x', 'contract') returning id",
             world.u("r1"),
         )
+        # Its recruiter reads the plan through job_interview_plan (test_plan_privacy.py).
+        plan = await conn.fetchval("select public.job_interview_plan($1)", job_id)
         assert json.loads(plan) == InterviewPlan().model_dump(mode="json")
         # What the API lets a recruiter change, they still may.
         assert (
@@ -616,7 +1001,7 @@ async def test_recruiters_cannot_forge_a_jobs_dates_id_or_plan(
 
 # --- Supabase Storage -----------------------------------------------------------------------
 
-BUCKETS = ("resumes", "screenshots")
+BUCKETS = ("resumes", "screenshots", "recordings")
 UUID_TEXT = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 INSERT_OBJECT = (
     "insert into storage.objects (bucket_id, name, owner_id, metadata)"
@@ -634,6 +1019,7 @@ def storage_world(world: World) -> dict[str, tuple[str, str]]:
         "shot_i1_1": f"screenshots/{world.i_c1_open1}/000001.jpg",
         "shot_i1_2": f"screenshots/{world.i_c1_open1}/000002.png",
         "shot_i2_1": f"screenshots/{world.i_c1_open2}/000001.jpg",
+        "rec_i1_1": f"recordings/{world.i_c1_open1}/1765000000000-audio.webm",
     }
     return {label: (key.split("/", 1)[0], key.split("/", 1)[1]) for label, key in keys.items()}
 
@@ -642,7 +1028,9 @@ async def put_objects(conn: asyncpg.Connection, objects: list[tuple[str, str]]) 
     """As the Storage API does with the service role key: service_role, which bypasses RLS."""
     await become(conn, None, role="service_role")
     for bucket, name in objects:
-        content_type = "application/pdf" if bucket == "resumes" else "image/jpeg"
+        content_type = {"resumes": "application/pdf", "recordings": "audio/webm"}.get(
+            bucket, "image/jpeg"
+        )
         await conn.fetchval(
             INSERT_OBJECT, bucket, name, None, json.dumps({"mimetype": content_type})
         )
@@ -750,6 +1138,15 @@ async def test_buckets_are_private_with_the_servers_limits(conn: asyncpg.Connect
             "file_size_limit": 512 * 1024,
             "allowed_mime_types": ["image/jpeg", "image/png"],
         },
+        # WebRTC recordings' segments (20261213000000_recordings_bucket.sql), and spoken
+        # answers' audio (20261220000000_plan_answer_mode.sql).
+        "recordings": {
+            "id": "recordings",
+            "name": "recordings",
+            "public": False,
+            "file_size_limit": 10 * 1024 * 1024,
+            "allowed_mime_types": ["audio/webm", "video/webm", "audio/wav"],
+        },
     }
     # supabase/config.toml declares the same buckets for the Supabase CLI.
     with (ROOT / "supabase" / "config.toml").open("rb") as handle:
@@ -784,11 +1181,21 @@ async def test_storage_objects_are_read_only_by_their_candidate_and_recruiter(
         for user, expected in (
             (
                 world.c1,
-                keys("resume_c1_open1", "resume_c1_open2", "shot_i1_1", "shot_i1_2", "shot_i2_1"),
+                keys(
+                    "resume_c1_open1",
+                    "resume_c1_open2",
+                    "shot_i1_1",
+                    "shot_i1_2",
+                    "shot_i2_1",
+                    "rec_i1_1",
+                ),
             ),
             (world.c2, keys("resume_c2_open1")),
             (world.c3, set()),
-            (world.r1, keys("resume_c1_open1", "resume_c2_open1", "shot_i1_1", "shot_i1_2")),
+            (
+                world.r1,
+                keys("resume_c1_open1", "resume_c2_open1", "shot_i1_1", "shot_i1_2", "rec_i1_1"),
+            ),
             (world.r2, keys("resume_c1_open2", "shot_i2_1")),
         ):
             await become(conn, user)
@@ -934,14 +1341,11 @@ async def test_users_cannot_create_or_change_buckets(
                 assert await conn.execute("delete from storage.buckets") == "DELETE 0", user
                 await conn.execute("select set_config('storage.allow_delete_query', '', true)")
         await become(conn, None, role="service_role")
-        assert (
-            await conn.fetchval(
-                "select count(*) from storage.buckets where id = any($1::text[])"
-                " and not public and file_size_limit is not null",
-                list(BUCKETS),
-            )
-            == 2
-        )
+        assert await conn.fetchval(
+            "select count(*) from storage.buckets where id = any($1::text[])"
+            " and not public and file_size_limit is not null",
+            list(BUCKETS),
+        ) == len(BUCKETS)
 
 
 # --- the bootstrap, on a database of its own -------------------------------------------------
@@ -1006,12 +1410,9 @@ async def test_bootstrap_adds_storage_where_auth_exists_without_touching_auth(
         ) == ["a", "b", "c.pdf"]
         assert await db.fetchval("select storage.foldername('a/b/c.pdf')") == ["a", "b"]
         assert await migrations.apply_migrations(db, migrations.default_migrations_dir())
-        assert (
-            await db.fetchval(
-                "select count(*) from storage.buckets where id = any($1::text[])", list(BUCKETS)
-            )
-            == 2
-        )
+        assert await db.fetchval(
+            "select count(*) from storage.buckets where id = any($1::text[])", list(BUCKETS)
+        ) == len(BUCKETS)
         # Everything present: nothing runs.
         assert await migrations.bootstrap_supabase_objects(db) is False
 
@@ -1019,7 +1420,12 @@ async def test_bootstrap_adds_storage_where_auth_exists_without_touching_auth(
 async def test_bootstrap_is_idempotent(server: ServerProcess) -> None:
     async with scratch_database(server) as db:
         assert await migrations.bootstrap_supabase_objects(db) is True
-        for script in ("sql/supabase_bootstrap.sql", "sql/supabase_storage_bootstrap.sql"):
+        for script in (
+            "sql/supabase_bootstrap.sql",
+            "sql/supabase_auth_users_bootstrap.sql",
+            "sql/supabase_storage_bootstrap.sql",
+            "sql/supabase_realtime_bootstrap.sql",
+        ):
             await db.execute(resources.files("server.store").joinpath(script).read_text())
         assert await migrations.apply_migrations(db, migrations.default_migrations_dir())
         await db.execute(
@@ -1033,5 +1439,34 @@ async def test_bootstrap_is_idempotent(server: ServerProcess) -> None:
                 "select count(*) from pg_policies where schemaname = 'storage'"
                 " and tablename = 'objects' and policyname like 'openhire_%'"
             )
-            == 2
+            == 3
         )
+
+
+async def test_a_plain_postgresql_gets_the_same_privileges(server: ServerProcess) -> None:
+    """Without Supabase's default privileges (the embedded database, CI's PostgreSQL) the
+    migrations leave exactly what they leave on a Supabase project of either age."""
+    async with scratch_database(server) as db:
+        assert await migrations.bootstrap_supabase_objects(db, default_privileges="none")
+        await migrations.apply_migrations(db, migrations.default_migrations_dir())
+        assert await effective_privileges(db) == EXPECTED_PRIVILEGES
+
+
+async def test_a_migration_that_grants_without_revoking_first_is_caught(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """The check above is what keeps later migrations honest: a table created with only the
+    grants it needs still carries an older project's default privileges."""
+    directory = tmp_path / "migrations"
+    shutil.copytree(migrations.default_migrations_dir(), directory)
+    (directory / "29991231000000_notes.sql").write_text(
+        "create table public.notes (id uuid primary key, body text not null);\n"
+        "alter table public.notes enable row level security;\n"
+        "grant select on public.notes to authenticated;\n"
+    )
+    async with scratch_database(server) as db:
+        await migrations.bootstrap_supabase_objects(db, default_privileges="supabase-legacy")
+        await migrations.apply_migrations(db, directory)
+        found = await effective_privileges(db)
+    assert found[("notes", "anon")] == set(TABLE_PRIVILEGES)
+    assert {key: found[key] for key in EXPECTED_PRIVILEGES} == EXPECTED_PRIVILEGES

@@ -222,17 +222,33 @@ def _refused_for_a_rule_json_schema_cannot_express(case: Any, response: Any) -> 
     if response.status_code == 415:
         # "A PDF" is a property of the file's content, not of its schema.
         return error["code"] == "resume_not_pdf"
+    if error["code"] == "webhook_url_refused":
+        # A webhook's host must resolve to public addresses only: a property of the DNS.
+        return True
+    if error["code"] == "speech_not_configured":
+        # A spoken plan needs speech-to-text on the server: a property of its settings.
+        return case.operation.path.startswith("/jobs") and [
+            tuple(p["loc"]) for p in error["details"] or []
+        ] == [("body", "interview_plan", "answer_mode")]
     if error["message"].endswith(": must be in the future"):
         # An instant in the future: the schema cannot know the time of the request.
         return True
     # 422 from a model's cross-field rule (salary_min <= salary_max, a currency with a
-    # salary, custom questions within question_count, distinct rubric names): those errors
-    # sit on the whole body or the whole interview plan, never on a single field.
-    places = {tuple(problem["loc"]) for problem in error["details"] or [{"loc": ()}]}
-    return case.operation.path.startswith("/jobs") and places <= {
-        ("body",),
-        ("body", "interview_plan"),
-    }
+    # salary, custom questions within question_count, distinct rubric names): each names the
+    # field the rule puts it on (server.http.types.FieldProblem).
+    problems = error["details"] or [{"loc": (), "type": None}]
+    return case.operation.path.startswith("/jobs") and all(
+        problem["type"] == "value_error" and tuple(problem["loc"]) in _CROSS_FIELD_PLACES
+        for problem in problems
+    )
+
+
+_CROSS_FIELD_PLACES = {
+    ("body", "salary_max"),
+    ("body", "salary_currency"),
+    ("body", "interview_plan", "custom_questions"),
+    ("body", "interview_plan", "rubric"),
+}
 
 
 def positive_data_acceptance_within_json_schema(ctx: Any, response: Any, case: Any) -> bool | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import os
 import secrets
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+import argon2
 import asyncpg
 import httpx
 import jwt
@@ -29,6 +31,10 @@ from clients.interview_client import CandidateSession
 from server.auth.provider import IssuedSession, open_identity_provider
 from server.auth.supabase_auth import SupabaseIdentity
 from server.config import Settings
+from server.errors import BlobStoreUnavailable, NotFound
+from server.store.blob_sweeper import BlobSweeper, reserve_blob, settle_blob
+from server.store.blobs import LocalBlobStore
+from server.store.migrations import prepare_database
 from tests.conftest import (
     OPENHIRE,
     ServerProcess,
@@ -41,9 +47,9 @@ from tests.fake_supabase import serve_fake_supabase
 from tests.fake_supabase_auth import (
     FakeSupabaseAuth,
     SigningKey,
-    serve_app,
 )
 from tests.live_helpers import _signup, close_clients, jpeg, new_interview
+from tests.loopback import serve_app
 
 T = TypeVar("T")
 ADMIN_URL = os.environ.get("OPENHIRE_TEST_DATABASE_URL") or (
@@ -123,6 +129,39 @@ def database() -> Iterator[str]:
 def fake(database: str) -> Iterator[FakeSupabaseAuth]:
     with serve_fake_supabase(dsn=database, password_min_length=SUPABASE_MIN_PASSWORD) as f:
         yield f
+
+
+@pytest.fixture(autouse=True)
+def no_protocol_violations(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The module's stand-in is checked when it stops; this checks it after each test too, so
+    that a request the real Auth server would refuse fails the test that made it."""
+    if "fake" not in request.fixturenames:
+        yield
+        return
+    fake: FakeSupabaseAuth = request.getfixturevalue("fake")
+    before = len(fake.violations)
+    yield
+    made = fake.violations[before:]
+    del fake.violations[before:]  # reported here, once, not again when the module ends
+    assert made == [], f"requests the real Auth server would refuse: {made}"
+
+
+def test_leaving_the_stand_in_fails_if_a_request_broke_the_documented_api() -> None:
+    with (
+        pytest.raises(AssertionError, match="would refuse"),
+        serve_fake_supabase(dsn=None) as project,
+    ):
+        refused = httpx.post(
+            f"{project.issuer}/token",
+            params={"grant_type": "password"},
+            data={"email": "someone@example.test", "password": "form-encoded"},
+            headers={"apikey": project.anon_key},
+        )
+        assert refused.status_code == 400  # answered as Supabase would, and recorded
+        assert project.violations == [
+            "POST /auth/v1/token: Content-Type 'application/x-www-form-urlencoded',"
+            " expected application/json"
+        ]
 
 
 @pytest.fixture(scope="module")
@@ -268,6 +307,114 @@ def test_login_returns_a_supabase_session(api: httpx.Client, fake: FakeSupabaseA
     assert again.status_code == 200 and again.json()["id"] == created["user"]["id"]
 
 
+DEMO_PASSWORD = "openhire-demo"
+DEMO_ACCOUNTS = {
+    "recruiter@demo.openhire.dev": "recruiter",
+    "candidate@demo.openhire.dev": "candidate",
+}
+
+
+def test_the_demo_seed_logs_in_through_supabase_auth(tmp_path: Path, database: str) -> None:
+    """supabase/seed.sql writes its accounts as Supabase Auth writes users (its instance and
+    audience, a confirmed email, '' in the token columns, an email identity), so that Auth's
+    password grant, which finds users in the database, logs them in."""
+    own_db = f"openhire_seed_{uuid.uuid4().hex[:12]}"
+    sql(ADMIN_URL, f'create database "{own_db}"')
+    dsn = urlunsplit(urlsplit(ADMIN_URL)._replace(path="/" + own_db))
+    try:
+        with serve_fake_supabase(dsn=dsn) as own:
+            srv = ServerProcess(
+                data_dir=tmp_path / "data",
+                database_url=dsn,
+                env_overrides=supabase_env(dsn, own, OPENHIRE_DEMO="1"),
+            )
+            srv.start()
+            try:
+                with httpx.Client(base_url=srv.url, timeout=30) as client:
+                    for email, role in DEMO_ACCOUNTS.items():
+                        login = client.post(
+                            "/auth/login", json={"email": email, "password": DEMO_PASSWORD}
+                        )
+                        assert login.status_code == 200, login.text
+                        token = login.json()["access_token"]
+                        me = client.get("/users/me", headers=bearer(token))
+                        assert me.status_code == 200, me.text
+                        assert (me.json()["email"], me.json()["role"]) == (email, role)
+                    wrong = {"email": email, "password": DEMO_PASSWORD + "-not"}
+                    assert_error(client.post("/auth/login", json=wrong), 401, "invalid_credentials")
+            finally:
+                assert srv.stop() == 130, srv.output()
+        identities = sql(
+            dsn,
+            "select u.id, u.email, i.provider, i.provider_id, i.identity_data::text as data"
+            " from auth.users u join auth.identities i on i.user_id = u.id"
+            " where u.email = any($1::text[])",
+            list(DEMO_ACCOUNTS),
+        )
+        assert sorted(r["email"] for r in identities) == sorted(DEMO_ACCOUNTS)
+        for row in identities:
+            assert (row["provider"], row["provider_id"]) == ("email", str(row["id"]))
+            data = json.loads(row["data"])
+            assert (data["sub"], data["email"]) == (str(row["id"]), row["email"])
+    finally:
+        sql(ADMIN_URL, f'drop database if exists "{own_db}" with (force)')
+
+
+def test_the_auth_stand_in_finds_users_as_supabase_auth_does(
+    supabase_server: ServerProcess, fake: FakeSupabaseAuth, database: str
+) -> None:
+    """An account written straight into auth.users logs in through the stand-in only when
+    Supabase Auth's own password grant would find and accept it."""
+    email, secret = unique_email("direct"), password()
+    user_id = uuid.uuid4()
+    sql(
+        database,
+        "insert into auth.users (instance_id, id, aud, role, email, encrypted_password,"
+        " email_confirmed_at, confirmation_token, recovery_token, email_change_token_new,"
+        " email_change) values ('00000000-0000-0000-0000-000000000000', $1, 'authenticated',"
+        " 'authenticated', $2, $3, now(), '', '', '', '')",
+        user_id,
+        email,
+        argon2.PasswordHasher().hash(secret),
+    )
+
+    def token() -> httpx.Response:
+        return httpx.post(
+            f"{fake.issuer}/token",
+            params={"grant_type": "password"},
+            json={"email": email.upper(), "password": secret},
+            headers={"apikey": fake.anon_key, "X-Supabase-Api-Version": "2024-01-01"},
+            timeout=10,
+        )
+
+    logged_in = token()
+    assert logged_in.status_code == 200, logged_in.text
+    assert logged_in.json()["user"]["id"] == str(user_id)
+    for change, status, code in (
+        ("instance_id = null", 400, "invalid_credentials"),
+        ("aud = 'other'", 400, "invalid_credentials"),
+        ("is_sso_user = true", 400, "invalid_credentials"),
+        ("email_confirmed_at = null", 400, "email_not_confirmed"),
+        ("recovery_token = null", 500, "unexpected_failure"),
+        ("encrypted_password = 'not a hash'", 400, "invalid_credentials"),
+    ):
+        sql(database, f"update auth.users set {change} where id = $1", user_id)
+        try:
+            refused = token()
+            assert refused.status_code == status, (change, refused.text)
+            assert refused.json()["code"] == code, (change, refused.text)
+        finally:
+            sql(
+                database,
+                "update auth.users set instance_id = '00000000-0000-0000-0000-000000000000',"
+                " aud = 'authenticated', is_sso_user = false, email_confirmed_at = now(),"
+                " recovery_token = '', encrypted_password = $2 where id = $1",
+                user_id,
+                argon2.PasswordHasher().hash(secret),
+            )
+    assert token().status_code == 200
+
+
 def test_wrong_password_and_unknown_email_are_401(api: httpx.Client) -> None:
     created = account(api, "candidate")
     wrong = api.post("/auth/login", json={"email": created["email"], "password": "nope-" * 4})
@@ -287,6 +434,43 @@ def test_the_login_throttle_still_applies(api: httpx.Client, fake: FakeSupabaseA
     assert int(blocked.headers["retry-after"]) > 0
     # Refused here, without asking Supabase.
     assert len(fake.requests_to("POST", "/token")) == asked
+
+
+def test_concurrent_attempts_reach_supabase_no_more_often_than_the_limit(
+    supabase_server: ServerProcess, fake: FakeSupabaseAuth
+) -> None:
+    """The throttle reserves each attempt before Supabase is asked: of 16 wrong passwords at
+    once for one account, 10 reach Supabase and 6 are refused here. And a sign-up answered
+    409 email_taken counts like a wrong password: the 11th for the same email is refused
+    without asking Supabase."""
+    url = supabase_server.url
+    with httpx.Client(base_url=url, timeout=30) as client:
+        created = account(client, "candidate")
+    asked = len(fake.requests_to("POST", "/token"))
+
+    def attempt(i: int) -> int:
+        body = {"email": created["email"], "password": f"wrong-password-{i}"}
+        return httpx.post(url + "/auth/login", json=body, timeout=60).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        answers = sorted(pool.map(attempt, range(16)))
+    assert answers == [401] * 10 + [429] * 6
+    assert len(fake.requests_to("POST", "/token")) == asked + 10
+
+    # Another email than the log-ins' (whose pair is now locked).
+    with httpx.Client(base_url=url, timeout=30) as client:
+        other = account(client, "recruiter")
+        taken = {
+            "email": other["email"],
+            "password": password(),
+            "full_name": "P",
+            "role": "recruiter",
+        }
+        signups = len(fake.requests_to("POST", "/signup"))
+        for _ in range(10):
+            assert_error(client.post("/auth/signup", json=taken), 409, "email_taken")
+        assert_error(client.post("/auth/signup", json=taken), 429, "rate_limited")
+    assert len(fake.requests_to("POST", "/signup")) == signups + 10
 
 
 def test_a_duplicate_email_is_409(api: httpx.Client, database: str) -> None:
@@ -745,3 +929,315 @@ def test_service_key_headers() -> None:
     assert api_headers(secret) == {"apikey": secret}
     legacy = jwt.encode({"role": "service_role"}, "x" * 32, algorithm="HS256")
     assert api_headers(legacy) == {"apikey": legacy, "Authorization": f"Bearer {legacy}"}
+
+
+# --- storage hygiene: a bounded wait, no orphaned résumé, a rejected key said plainly -------
+
+# Short enough for a test; the defaults are 5 s and 10 minutes (docs/operations.md).
+HYGIENE_DEADLINE_S = 1.5
+HYGIENE_GRACE_S = 8.0
+
+
+@pytest.fixture(scope="module")
+def hygiene_server(
+    tmp_path_factory: pytest.TempPathFactory, database: str, fake: FakeSupabaseAuth
+) -> Iterator[ServerProcess]:
+    srv = ServerProcess(
+        data_dir=tmp_path_factory.mktemp("hygiene") / "data",
+        database_url=database,
+        env_overrides=supabase_env(
+            database,
+            fake,
+            OPENHIRE_STORAGE_DEADLINE=str(HYGIENE_DEADLINE_S),
+            OPENHIRE_BLOB_SWEEP_GRACE=str(HYGIENE_GRACE_S),
+        ),
+    )
+    srv.start()
+    yield srv
+    if srv.proc is not None:
+        assert srv.stop() == 130, srv.output()
+
+
+@pytest.fixture
+def hygiene(hygiene_server: ServerProcess, fake: FakeSupabaseAuth) -> Iterator[httpx.Client]:
+    fake.storage.reset()
+    # A client that would give up after 10 s: it must see the server's answer before that.
+    with httpx.Client(base_url=hygiene_server.url, timeout=10) as client:
+        yield client
+
+
+def open_job(client: httpx.Client) -> tuple[dict[str, str], dict[str, str], str]:
+    """A recruiter's open job and a candidate: (recruiter auth, candidate auth, job id)."""
+    recruiter = bearer(account(client, "recruiter")["access_token"])
+    candidate = bearer(account(client, "candidate")["access_token"])
+    job = client.post("/jobs", json=job_payload(), headers=recruiter)
+    assert job.status_code == 201, job.text
+    return recruiter, candidate, job.json()["id"]
+
+
+def apply_with_resume(
+    client: httpx.Client, candidate: dict[str, str], job_id: str, pdf: bytes
+) -> httpx.Response:
+    return client.post(
+        f"/jobs/{job_id}/applications",
+        files={"cover_letter": (None, "Hello"), "resume": ("cv.pdf", pdf, "application/pdf")},
+        headers=candidate,
+    )
+
+
+def wait_until(condition: Callable[[], bool], within_s: float, what: str) -> None:
+    deadline = time.monotonic() + within_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {within_s:g} s: {what}")
+        time.sleep(0.2)
+
+
+def pending_blobs(database: str, key: str) -> int:
+    return len(sql(database, "select 1 from openhire.pending_blobs where key = $1", key))
+
+
+def test_a_resume_upload_that_lands_after_the_503_is_swept(
+    hygiene: httpx.Client, fake: FakeSupabaseAuth, database: str
+) -> None:
+    storage = fake.storage
+    _, candidate, job_id = open_job(hygiene)
+    # An application that succeeds: its résumé must outlive every sweep.
+    kept = apply_with_resume(hygiene, candidate, job_id, minimal_pdf("Kept"))
+    assert kept.status_code == 201, kept.text
+    kept_name = f"{kept.json()['id']}/resume.pdf"
+    _, other, _ = open_job(hygiene)
+
+    # Storage freezes for longer than the server's deadline, then recovers, and the gateway
+    # carries the abandoned upload through: it lands after the candidate was told 503.
+    storage.stall_next(1, HYGIENE_DEADLINE_S + 2.5)
+    failed = apply_with_resume(hygiene, other, job_id, minimal_pdf("Stalled"))
+    assert_error(failed, 503, "storage_unavailable")
+    assert hygiene.get("/applications", headers=other).json()["items"] == []
+    upload = storage.seen("POST", "/object/resumes/")[-1]
+    name = upload.path.removeprefix("/object/resumes/")
+    key = f"resumes/{name}"
+    wait_until(lambda: storage.object("resumes", name) is not None, 10, "the late upload lands")
+    # The sweeper's first delete fails (every attempt of it): the record stays for the next.
+    storage.fail_next(3, 503)
+
+    wait_until(
+        lambda: storage.object("resumes", name) is None and pending_blobs(database, key) == 0,
+        # Eventually, not by a deadline: the sweeps' pace is the machine's under a full suite.
+        HYGIENE_GRACE_S + 60,
+        "the orphaned résumé is deleted and its record dropped",
+    )
+    deletes = [
+        r for r in storage.seen("DELETE", "/object/resumes") if r.json()["prefixes"] == [name]
+    ]
+    assert len(deletes) >= 4, "the failed delete was tried again"
+    # The stored application's résumé was never touched, and no record of it remains.
+    assert storage.object("resumes", kept_name) is not None
+    assert pending_blobs(database, f"resumes/{kept_name}") == 0
+
+
+def test_a_frozen_storage_is_a_503_before_the_clients_timeout(
+    hygiene: httpx.Client, fake: FakeSupabaseAuth
+) -> None:
+    """3 attempts of 10 s used to hold the request for 30.6 s: a client with a 30 s timeout
+    (here 10 s) never saw the 503."""
+    _, candidate, job_id = open_job(hygiene)
+    fake.storage.delay_next(1, 30.0)
+    answer = apply_with_resume(hygiene, candidate, job_id, minimal_pdf())
+    assert_error(answer, 503, "storage_unavailable")
+    assert answer.headers["retry-after"] == "5"
+
+
+def test_a_rotated_service_key_is_reported_not_a_missing_bucket(
+    hygiene: httpx.Client, hygiene_server: ServerProcess, fake: FakeSupabaseAuth
+) -> None:
+    storage = fake.storage
+    recruiter, candidate, job_id = open_job(hygiene)
+    applied = apply_with_resume(hygiene, candidate, job_id, minimal_pdf())
+    assert applied.status_code == 201, applied.text
+    resume_url = f"/applications/{applied.json()['id']}/resume"
+    assert hygiene.get(resume_url, headers=recruiter).status_code == 200
+    # The project's key is rotated; Storage sits behind a gateway that passes requests through,
+    # so the download route takes the old key for no key at all and says NoSuchBucket.
+    saved = (storage.gateway, storage.jwt_secret, storage.service_key, storage.anon_key)
+    storage.gateway = "plain"
+    storage.rotate_keys()
+    try:
+        answer = hygiene.get(resume_url, headers=recruiter)
+    finally:
+        storage.gateway, storage.jwt_secret, storage.service_key, storage.anon_key = saved
+    assert_error(answer, 503, "storage_unavailable")
+    log = hygiene_server.output()
+    assert "blob_store.key_rejected" in log
+    assert "the service key was rejected" in log
+    assert "Bucket not found" not in log
+    assert hygiene.get(resume_url, headers=recruiter).status_code == 200
+
+
+class FlakyStore(LocalBlobStore):
+    """The local store, whose deletes fail while ``down`` (Storage unavailable)."""
+
+    down = False
+
+    async def delete(self, key: str, *, within_s: float | None = None) -> None:
+        if self.down:
+            raise BlobStoreUnavailable("file storage is unavailable at the moment")
+        await super().delete(key, within_s=within_s)
+
+
+@pytest.fixture
+def own_database(database: str) -> Iterator[str]:
+    """A database of its own, migrated: no running server's sweeper reaches it (``database``
+    is asked for its check that PostgreSQL is there)."""
+    name = f"openhire_sweep_{uuid.uuid4().hex[:12]}"
+    sql(ADMIN_URL, f'create database "{name}"')
+    url = urlunsplit(urlsplit(ADMIN_URL)._replace(path="/" + name))
+
+    async def migrate() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await prepare_database(conn, Settings(database_url=url, demo=False))
+        finally:
+            await conn.close()
+
+    try:
+        run_async(migrate)
+        yield url
+    finally:
+        sql(ADMIN_URL, f'drop database if exists "{name}" with (force)')
+
+
+async def test_the_sweeper_deletes_only_what_no_row_took_and_retries(
+    own_database: str, tmp_path: Path
+) -> None:
+    store = FlakyStore(tmp_path / "blobs")
+    pool = await asyncpg.create_pool(own_database, min_size=1, max_size=2)
+    due, taken, recent = (f"resumes/{uuid.uuid4()}/resume.pdf" for _ in range(3))
+
+    async def pending() -> dict[str, int]:
+        rows = await pool.fetch("select key, sweep_attempts from openhire.pending_blobs")
+        return {r["key"]: r["sweep_attempts"] for r in rows}
+
+    try:
+        for key, grace in ((due, 0.0), (taken, 0.0), (recent, 600.0)):
+            await reserve_blob(pool, key, grace)
+            await store.put(key, minimal_pdf(), "application/pdf")
+        async with pool.acquire() as conn, conn.transaction():
+            assert await settle_blob(conn, taken)  # its row was written
+        sweeper = BlobSweeper(pool, store, every_s=0.3)
+
+        store.down = True
+        assert await sweeper.sweep() == 0
+        assert await pending() == {due: 1, recent: 0}  # pushed back, not dropped
+        assert await store.get(due)
+
+        store.down = False
+        await asyncio.sleep(0.4)  # past the push-back (every_s)
+        assert await sweeper.sweep() == 1
+        assert await pending() == {recent: 0}
+        with pytest.raises(NotFound):
+            await store.get(due)
+        assert await store.get(taken) and await store.get(recent)
+
+        # A request that outlived the grace finds its record swept: it must not write its row.
+        late = f"resumes/{uuid.uuid4()}/resume.pdf"
+        await reserve_blob(pool, late, 0.0)
+        assert await sweeper.sweep() == 1
+        async with pool.acquire() as conn, conn.transaction():
+            assert not await settle_blob(conn, late)
+    finally:
+        await pool.close()
+
+
+# --- staying signed in and password recovery (issue 16 §3) ---------------------------------
+
+
+def test_the_browser_sign_in_renews_through_supabase_refresh_grant(
+    api: httpx.Client, fake: FakeSupabaseAuth
+) -> None:
+    user = account(api, "recruiter")
+    mode = {"X-OpenHire-Session": "cookie"}
+    login = api.post(
+        "/auth/login", json={"email": user["email"], "password": user["password"]}, headers=mode
+    )
+    assert login.status_code == 200 and "refresh_token" not in login.json()
+    first = api.cookies["openhire_refresh"]
+    assert first in fake.refresh_tokens  # Supabase's own refresh token, kept in the cookie
+    before = len(fake.requests_to("POST", "/token"))
+    renewed = api.post("/auth/token", json={}, headers=mode)
+    assert renewed.status_code == 200, renewed.text
+    assert renewed.json()["user"]["id"] == user["user"]["id"]
+    grants = fake.requests_to("POST", "/token")[before:]
+    assert [g.query.get("grant_type") for g in grants] == ["refresh_token"]
+    assert grants[0].body == {"refresh_token": first}
+    second = api.cookies["openhire_refresh"]
+    assert second != first and second in fake.refresh_tokens
+    me = api.get("/users/me", headers=bearer(renewed.json()["access_token"]))
+    assert me.status_code == 200
+    # The used one again: Supabase says already used; the sign-in is not renewed.
+    replay = httpx.post(
+        api.base_url.join("/auth/token"),
+        json={},
+        headers=mode,
+        cookies={"openhire_refresh": first},
+    )
+    assert_error(replay, 401, "invalid_refresh_token")
+    # Log-out ends the Supabase session by its access token.
+    out = api.post(
+        "/auth/logout", json={}, headers={**mode, **bearer(renewed.json()["access_token"])}
+    )
+    assert out.status_code == 204 and second not in fake.refresh_tokens
+    api.cookies.clear()
+
+
+def test_password_recovery_goes_through_supabase_auth(
+    api: httpx.Client, fake: FakeSupabaseAuth, supabase_server: ServerProcess
+) -> None:
+    assert api.get("/config").json() == {
+        "identity": "supabase",
+        "demo": False,
+        "password_reset": "supabase",
+    }
+    user = account(api, "candidate")
+    sent = len(fake.recoveries)
+    known = api.post("/auth/recover", json={"email": user["email"]})
+    unknown = api.post("/auth/recover", json={"email": "nobody-" + user["email"]})
+    assert known.status_code == unknown.status_code == 202
+    assert known.json() == unknown.json() and known.json()["method"] == "supabase"
+    ((to, link),) = fake.recoveries[sent:]
+    assert to == user["email"]
+    (recover,) = fake.requests_to("POST", "/recover")[-2:-1]
+    assert recover.query["redirect_to"] == supabase_server.url + "/"
+    # The link: Supabase verifies it and comes back to the app with a recovery session.
+    landed = httpx.get(link)
+    assert landed.status_code == 303
+    location = landed.headers["location"]
+    assert location.startswith(supabase_server.url + "/#access_token=")
+    fragment = dict(part.split("=", 1) for part in location.split("#", 1)[1].split("&"))
+    assert fragment["type"] == "recovery"
+    # The same password again is Supabase's refusal, passed on.
+    same = api.post(
+        "/auth/reset", json={"token": fragment["access_token"], "password": user["password"]}
+    )
+    assert same.status_code == 422
+    new_password = password()
+    done = api.post(
+        "/auth/reset", json={"token": fragment["access_token"], "password": new_password}
+    )
+    assert done.status_code == 204, done.text
+    assert (
+        api.post("/auth/login", json={"email": user["email"], "password": new_password}).status_code
+        == 200
+    )
+    assert_error(
+        api.post("/auth/login", json={"email": user["email"], "password": user["password"]}),
+        401,
+        "invalid_credentials",
+    )
+    # A link used once is spent; a forged token is not a recovery session.
+    assert "error_code=otp_expired" in httpx.get(link).headers["location"]
+    assert_error(
+        api.post("/auth/reset", json={"token": "not.a.jwt", "password": new_password}),
+        401,
+        "invalid_token",
+    )
