@@ -63,3 +63,60 @@ ensure_chromium() {
     echo "  (without it they are skipped, and with CI=true they fail)" >&2
   fi
 }
+
+# The cluster tests (tests/test_cluster*.py) run three nodes behind a real HAProxy, on a
+# redis-server of their own: both from Debian's packages, installed here like Chromium.
+ensure_cluster_tools() {
+  local missing=()
+  command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local run=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+      run=(sudo -n)
+    else
+      run=(false)
+    fi
+  fi
+  if command -v apt-get >/dev/null 2>&1 && [ "${run[0]:-}" != false ]; then
+    echo "==> installing ${missing[*]} for the cluster tests" >&2
+    "${run[@]}" apt-get install -y --no-install-recommends "${missing[@]}" >&2 ||
+      { "${run[@]}" apt-get update >&2 &&
+        "${run[@]}" apt-get install -y --no-install-recommends "${missing[@]}" >&2; } ||
+      true
+  fi
+  if ! { command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ]; } ||
+     ! command -v redis-server >/dev/null 2>&1; then
+    echo "openhire: the cluster tests need haproxy and redis-server; install them with" >&2
+    echo "  sudo apt-get install -y --no-install-recommends haproxy redis-server" >&2
+    echo "  (without them they are skipped, and with CI=true they fail)" >&2
+  fi
+}
+
+# The speech tests (tests/test_speech_*.py) speak known sentences with espeak-ng, Debian's
+# package (the transcription stand-in recognises them). Install it when missing and we may;
+# otherwise say how. The tests skip without it, except with CI=true, where they fail.
+ensure_speech_tools() {
+  command -v espeak-ng >/dev/null 2>&1 && return 0
+  local run=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+      run=(sudo -n)
+    else
+      run=(false)
+    fi
+  fi
+  if command -v apt-get >/dev/null 2>&1 && [ "${run[0]:-}" != false ]; then
+    echo "==> installing espeak-ng for the speech tests" >&2
+    "${run[@]}" apt-get install -y --no-install-recommends espeak-ng >&2 ||
+      { "${run[@]}" apt-get update >&2 &&
+        "${run[@]}" apt-get install -y --no-install-recommends espeak-ng >&2; } ||
+      true
+  fi
+  if ! command -v espeak-ng >/dev/null 2>&1; then
+    echo "openhire: the speech tests need espeak-ng; install it with" >&2
+    echo "  sudo apt-get install -y --no-install-recommends espeak-ng" >&2
+    echo "  (without it they are skipped, and with CI=true they fail)" >&2
+  fi
+}
