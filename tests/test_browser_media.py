@@ -308,7 +308,10 @@ def test_a_whole_interview_over_webrtc_watched_live_and_played_back(
         parse_time(expected["started_at"]) - 0.5 <= position <= parse_time(expected["ended_at"]) + 1
     )
     # The sound is a separate file and plays along; the turn being played is marked.
-    assert r.evaluate("() => document.querySelector('.recording audio').paused") is False
+    r.wait_for_function(
+        "() => { const a = document.querySelector('.recording audio');"
+        " return !a.paused && a.currentTime > 0; }"
+    )
     expect(r.locator("li.turn.playing")).to_contain_text(questions[1]["data"]["text"])
     shoot(r, "review-recording")
 

@@ -119,8 +119,10 @@ export function recordingPlayer(artifacts, { interviewId, turns, start }) {
   async function seek(t, play = true) {
     seeking = true;
     try {
-      const found = await lead.seek(t, play);
-      if (found && follower) await follower.seek(lead.position ?? t, play);
+      // Both lanes load and start together (both on the interview's clock), so the sound
+      // does not wait for the video to be loaded first.
+      const [found] = await Promise.all([lead.seek(t, play), follower?.seek(t, play)]);
+      if (!found) follower?.el.pause();
     } finally {
       seeking = false;
     }
