@@ -168,6 +168,10 @@ class Settings:
     # the language answers are expected in (ISO 639-1; unset: the model detects it).
     stt_stream: bool = False
     stt_language: str | None = None
+    # A live transcript while the candidate speaks: each phrase (cut at a short pause) is
+    # transcribed as it is heard and shown as transcript.delta; the whole answer is still
+    # transcribed at its end for the committed text (about twice the transcription).
+    stt_live: bool = True
     # Several nodes behind a load balancer (docs/deploy-cluster.md): the Redis they share.
     # Unset: one node, everything in its own memory. Set: DATABASE_URL must be set too.
     redis_url: str | None = field(default=None, repr=False)
@@ -432,6 +436,7 @@ def _speech_settings(env: Mapping[str, str]) -> dict[str, object]:
         "stt_attempts": _at_least(env, "OPENHIRE_STT_ATTEMPTS", 3, 1),
         "stt_stream": _bool(env, "OPENHIRE_STT_STREAM", False),
         "stt_language": env.get("OPENHIRE_STT_LANGUAGE"),
+        "stt_live": _bool(env, "OPENHIRE_STT_LIVE", True),
     }
 
 

@@ -215,6 +215,53 @@ async def test_a_spoken_interview_answer_by_answer(
         assert sentence["end_s"] == pytest.approx(end, abs=0.05)
 
 
+async def test_the_transcript_comes_phrase_by_phrase_while_the_candidate_speaks(
+    speech_server: ServerProcess, fake: FakeSpeech, interview: Interview
+) -> None:
+    """OPENHIRE_STT_LIVE (on by default): each phrase, cut at a pause, is transcribed as soon
+    as it is heard; its text reaches the candidate and the watchers while the answer goes on.
+    The committed text is the whole answer's own transcription."""
+    iv = interview
+    track = SpeechTrack(48000)
+    watcher = await WatcherSession.open(iv.recruiter, iv.id)
+    said = [SENTENCES[0], SENTENCES[2], SENTENCES[3]]
+    pause = silence(0.7, 48000)
+    async with await CandidateSession.open(iv.candidate, iv.id) as session:
+        q1 = await session.next_question()
+        pc = await speaking(session, track)
+        try:
+            acked = expect_ack(session, f"voice:{q1['question_id']}")
+            track.say(pause.join(spoken(s, 48000) for s in said))
+            first = await session.receive_until("transcript.delta", timeout=20)
+            # The first sentence's text, while the candidate is still speaking the others.
+            assert track.said_at == []
+            assert first == {
+                "type": "transcript.delta",
+                "question_id": q1["question_id"],
+                "text": SENTENCES[0],
+            }
+            pieces = [first["text"]]
+            while (message := await session.receive(timeout=20))["type"] != "transcript.done":
+                if message["type"] == "transcript.delta":
+                    pieces.append(message["text"])
+            done = message
+            assert (await asyncio.wait_for(acked, 10))["type"] == "ack"
+        finally:
+            await pc.close()
+    # In the order said, each phrase once (the last may not have come before the end).
+    whole = " ".join(said)
+    assert "".join(pieces) in (SENTENCES[0], " ".join(said[:2]), whole), pieces
+    assert (done["text"], done["transcribed"]) == (whole, True)
+    (answer,) = [e for e in await events_of(iv) if e["kind"] == "answer"]
+    assert answer["data"]["text"] == whole
+    # The watcher saw the live transcript too.
+    async with asyncio.timeout(10):
+        while (message := await watcher.receive())["type"] != "transcript.delta":
+            pass
+    await watcher.close()
+    assert message["text"] == SENTENCES[0]
+
+
 async def test_a_failed_transcription_keeps_the_audio_and_goes_on(
     speech_server: ServerProcess, fake: FakeSpeech, interview: Interview
 ) -> None:
@@ -224,10 +271,13 @@ async def test_a_failed_transcription_keeps_the_audio_and_goes_on(
         q1 = await session.next_question()
         pc = await speaking(session, track)
         try:
-            fake.fail(Failure(401, code="invalid_api_key", message="Incorrect API key provided"))
+            # Every request fails: the live transcript's phrase, then the answer's own.
+            refused = Failure(401, code="invalid_api_key", message="Incorrect API key provided")
+            fake.fail(*[refused] * 10)
             acked = expect_ack(session, f"voice:{q1['question_id']}")
             track.say(spoken(SENTENCES[3], 48000))
             done = await session.receive_until("transcript.done", timeout=20)
+            fake.failures.clear()
             assert done["transcribed"] is False and done["text"] == ""
             assert "recording is kept" in done["message"]
             assert (await asyncio.wait_for(acked, 10))["type"] == "ack"

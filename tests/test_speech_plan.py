@@ -22,6 +22,7 @@ def test_speech_settings_default_to_the_interviewers_server() -> None:
     assert settings.stt_model is None and not settings.speech_configured
     assert settings.tts_model is None and settings.tts_voice == "alloy"
     assert settings.speech_end_silence_s == 1.2
+    assert settings.stt_live is True  # a live transcript unless turned off
 
 
 def test_speech_settings_of_their_own() -> None:
@@ -36,6 +37,7 @@ def test_speech_settings_of_their_own() -> None:
             "OPENHIRE_SPEECH_END_SILENCE": "0.8",
             "OPENHIRE_SPEECH_MIN_ANSWER": "0.5",
             "OPENHIRE_SPEECH_MAX_ANSWER": "120",
+            "OPENHIRE_STT_LIVE": "0",
         },
         dotenv=False,
     )
@@ -54,6 +56,7 @@ def test_speech_settings_of_their_own() -> None:
         settings.speech_min_answer_s,
         settings.speech_max_answer_s,
     ) == (0.8, 0.5, 120.0)
+    assert settings.stt_live is False
     assert "sk-speech" not in repr(settings)
 
 
@@ -69,6 +72,7 @@ def test_speech_settings_of_their_own() -> None:
         ),
         ({"OPENHIRE_VAD_AGGRESSIVENESS": "4"}, "OPENHIRE_VAD_AGGRESSIVENESS"),
         ({"OPENHIRE_STT_ATTEMPTS": "0"}, "OPENHIRE_STT_ATTEMPTS"),
+        ({"OPENHIRE_STT_LIVE": "sometimes"}, "OPENHIRE_STT_LIVE"),
     ],
 )
 def test_bad_speech_settings_are_refused_by_name(env: dict[str, str], names: str) -> None:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from server.speech.vad import AnswerEnded, Endpointer, SpeechDropped, SpeechEvent, SpeechStarted
+from server.speech.vad import (
+    AnswerEnded,
+    Endpointer,
+    PhraseHeard,
+    SpeechDropped,
+    SpeechEvent,
+    SpeechStarted,
+)
 from tests.speech_audio import SENTENCES, mix, noise, seconds, silence, spoken
 
 CHUNK = 640  # 20 ms at 16 kHz: aiortc's audio frames are 20 ms
@@ -56,6 +63,51 @@ def test_pauses_inside_an_answer_do_not_end_it() -> None:
     (answer,) = answers(run(Endpointer(), audio))
     spoken_s = sum(seconds(spoken(s)) for s in SENTENCES[:3])
     assert answer.duration >= spoken_s + 0.6
+
+
+def phrases(events: list[tuple[float, SpeechEvent]]) -> list[tuple[float, PhraseHeard]]:
+    return [(at, e) for at, e in events if isinstance(e, PhraseHeard)]
+
+
+def test_an_answer_is_cut_into_phrases_at_its_pauses_as_it_is_spoken() -> None:
+    first, second, third = (spoken(s) for s in SENTENCES[:3])
+    audio = silence(0.5) + first + silence(0.4) + second + silence(0.6) + third + silence(1.6)
+    events = run(Endpointer(phrase_silence_s=0.3), audio)
+    (answer,) = answers(events)
+    cut = phrases(events)
+    ended_at = next(at for at, e in events if e is answer)
+    # A phrase at each pause, the last one's too: out while the answer goes on (it cannot be
+    # known yet that the last pause ends the answer).
+    ends = [0.5 + seconds(first), 0.5 + seconds(first) + 0.4 + seconds(second)]
+    ends.append(ends[1] + 0.6 + seconds(third))
+    assert len(cut) == 3, [(at, p.duration) for at, p in cut]
+    for (at, _), end in zip(cut, ends, strict=True):
+        # Out within the pause after the sentence (espeak's own trailing silence, plus ours).
+        assert end - 0.4 <= at <= end + 0.5, (at, end)
+    assert cut[1][0] < ended_at - 1.5 and cut[2][0] <= ended_at - 0.8
+    # The phrases are the answer's audio, in order, from its start; each about its sentence.
+    joined = b"".join(p.pcm for _, p in cut)
+    assert answer.pcm.startswith(joined)
+    assert len(answer.pcm) - len(joined) <= 2 * int(16000 * 0.35)
+    for (_, phrase), sentence in zip(cut, (first, second, third), strict=True):
+        assert abs(phrase.duration - seconds(sentence)) <= 0.5, (phrase.duration, seconds(sentence))
+
+
+def test_phrases_need_a_pause_longer_than_between_words_or_a_long_run() -> None:
+    sentence = spoken(SENTENCES[2])
+    # One sentence: one phrase, the whole of it (words are not cut apart).
+    events = run(Endpointer(phrase_silence_s=0.3), silence(0.5) + sentence + silence(2))
+    ((_, phrase),) = phrases(events)
+    assert seconds(sentence) - 0.4 <= phrase.duration <= seconds(sentence) + 0.4
+    # Without phrase_silence_s there are none at all, even at pauses.
+    audio = silence(0.5) + sentence + silence(0.6) + sentence + silence(2)
+    assert phrases(run(Endpointer(), audio)) == []
+    # Speech with no pause for longer than MAX_PHRASE_S is cut anyway, every 8 s of audio.
+    long_run = b"".join(spoken(s)[: -2 * 16000 // 4] for s in SENTENCES * 3)  # pauses trimmed
+    events = run(Endpointer(phrase_silence_s=0.6, max_answer_s=60), silence(0.5) + long_run)
+    durations = [p.duration for _, p in phrases(events)]
+    assert durations and all(d <= 8.0 + 0.05 for d in durations), durations
+    assert any(d >= 7.9 for d in durations), durations
 
 
 def test_a_shorter_silence_setting_splits_at_the_pause() -> None:

@@ -7,11 +7,17 @@ session is waiting for a spoken answer (``listening_for``), the audio goes throu
 candidate's ``answer.end``), the answer is stored, transcribed and handed to the session:
 
 1. its audio is written to the blob store as a WAV (``recordings/<interview>/answer-...``);
-2. it is transcribed (server/speech/transcribe.py), the deltas shown live as
-   ``transcript.delta`` to the candidate and watchers;
+2. it is transcribed (server/speech/transcribe.py), the deltas of a streaming model shown
+   live as ``transcript.delta`` to the candidate and watchers (unless its phrases were, below);
 3. ``transcript.done`` goes to both, and the session logs the ``answer`` (``source: voice``,
    its audio's key, speech start and end, the model, its sentences timed in the audio when
    the model gave timestamps), acked to the candidate once committed.
+
+While the answer is spoken (``OPENHIRE_STT_LIVE``, on by default), the endpointer also cuts it
+into phrases at short pauses (``PHRASE_SILENCE_S``); each is transcribed as soon as it is heard
+(one attempt, text only) and its text sent as ``transcript.delta``, in order, while the answer
+is still open: a live transcript. Phrases still being transcribed when the answer ends are not
+sent; ``transcript.done`` carries the committed text, from the whole answer, which replaces them.
 
 A transcription that fails for good still gives an answer: its text is empty, it is marked
 ``transcribed: false`` and its audio is kept; the candidate is told. Audio that arrives while
@@ -27,6 +33,7 @@ an answer was open and lost with the process, and the candidate is told.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -47,13 +54,15 @@ from server.protocol.messages import (
 )
 from server.sessions.actions import Recording
 from server.speech.transcribe import Transcriber, wav_bytes
-from server.speech.vad import AnswerEnded, Endpointer, SpeechDropped
+from server.speech.vad import AnswerEnded, Endpointer, PhraseHeard, SpeechDropped
 from server.speech.vad import SpeechStarted as Heard
 from server.store.blobs import BlobStore
 
 log = structlog.get_logger(__name__)
 
 RATE = 16000
+# A pause this long inside an answer ends a phrase of the live transcript.
+PHRASE_SILENCE_S = 0.3
 UNTRANSCRIBED = (
     "We could not transcribe your answer. Your recording is kept for the recruiter, and the"
     " interview goes on."
@@ -84,6 +93,18 @@ def joined(held: HeldAnswer, answer: AnswerEnded, origin: float) -> AnswerEnded:
         speech_end=answer.speech_end,
         reason=answer.reason,
     )
+
+
+class LiveTranscript:
+    """The live transcript of one answer while it is spoken: its phrases, transcribed as they
+    are heard (several at once), their text sent in the order they were said, until the answer
+    ends (``open`` goes false)."""
+
+    def __init__(self, question_id: str) -> None:
+        self.question_id = question_id
+        self.open = True
+        self.sent = False  # a phrase's text went out
+        self.last: asyncio.Event | None = None  # set when the phrase before is sent or dropped
 
 
 class VoiceHost(Protocol):
@@ -139,6 +160,12 @@ class VoiceAnswers:
         # The last question whose answer this process heard start: an ``answer.started`` in
         # the log for it is not an answer lost in a restart.
         self.started_for: str | None = None
+        # The answer being spoken's live transcript (None: none, or OPENHIRE_STT_LIVE off).
+        self.live: LiveTranscript | None = None
+
+    @property
+    def live_phrases(self) -> bool:
+        return self.transcriber is not None and self.settings.stt_live
 
     def _listen(self, now: float) -> Endpointer | None:
         """The endpointer for the question awaiting an answer now (a fresh one per question)."""
@@ -159,6 +186,7 @@ class VoiceAnswers:
                 min_speech_s=s.speech_min_answer_s,
                 max_answer_s=max(0.03, s.speech_max_answer_s - kept),
                 aggressiveness=s.vad_aggressiveness,
+                phrase_silence_s=PHRASE_SILENCE_S if self.live_phrases else None,
             )
             self.endpointer.paused = self.paused
             self.origin = now
@@ -178,10 +206,52 @@ class VoiceAnswers:
                     self.started_for = question_id
                     self.host.voice_started(question_id)
                 self.host.voice_live(SpeechStarted(question_id=question_id))
+                if self.live_phrases:
+                    self._close_live()
+                    self.live = LiveTranscript(question_id)
+            elif isinstance(event, PhraseHeard):
+                self._phrase(event)
             elif isinstance(event, AnswerEnded):
                 self._ended(event, None)
             elif isinstance(event, SpeechDropped):
                 log.info("speech.dropped_as_noise", at=event.at)
+
+    def _phrase(self, phrase: PhraseHeard) -> None:
+        live = self.live
+        if live is None or not live.open or self.transcriber is None:
+            return
+        before, live.last = live.last, asyncio.Event()
+        self.spawn(self._say_phrase(live, phrase, before, live.last))
+
+    async def _say_phrase(
+        self,
+        live: LiveTranscript,
+        phrase: PhraseHeard,
+        before: asyncio.Event | None,
+        done: asyncio.Event,
+    ) -> None:
+        """One phrase's text, sent after the phrase before it and only while its answer is
+        open."""
+        try:
+            assert self.transcriber is not None
+            text = await self.transcriber.phrase(phrase.pcm, phrase.sample_rate)
+            if before is not None:
+                await before.wait()
+            if text and live.open:
+                piece = f" {text}" if live.sent else text
+                self.host.voice_live(TranscriptDelta(question_id=live.question_id, text=piece))
+                live.sent = True
+        finally:
+            done.set()
+
+    def _close_live(self) -> bool:
+        """The answer's live transcript ends (phrases still being transcribed are not sent);
+        whether any of it was sent."""
+        live, self.live = self.live, None
+        if live is None:
+            return False
+        live.open = False
+        return live.sent
 
     def end(self, client_id: str, question_id: str) -> None:
         """The candidate's ``answer.end``: the answer ends now, with what was heard."""
@@ -224,6 +294,7 @@ class VoiceAnswers:
         what was held before, if it was a continued one), to continue or restart later."""
         endpointer, question_id = self.endpointer, self.question_id
         self.question_id = self.endpointer = None
+        self._close_live()
         if endpointer is None or question_id is None or not endpointer.speaking:
             return
         answer = endpointer.finish()
@@ -291,20 +362,23 @@ class VoiceAnswers:
         self.busy = question_id
         self.ended_at = time.monotonic()
         self.question_id = self.endpointer = None
-        self.spawn(self._finish(question_id, answer, client_id or f"voice:{question_id}", origin))
+        shown = self._close_live()
+        client_id = client_id or f"voice:{question_id}"
+        self.spawn(self._finish(question_id, answer, client_id, origin, shown))
 
     async def _finish(
-        self, question_id: str, answer: AnswerEnded, client_id: str, origin: float
+        self, question_id: str, answer: AnswerEnded, client_id: str, origin: float, shown: bool
     ) -> None:
         try:
-            await self._store_and_transcribe(question_id, answer, client_id, origin)
+            await self._store_and_transcribe(question_id, answer, client_id, origin, shown)
         finally:
             if self.busy == question_id:
                 self.busy = None
 
     async def _store_and_transcribe(
-        self, question_id: str, answer: AnswerEnded, client_id: str, origin: float
+        self, question_id: str, answer: AnswerEnded, client_id: str, origin: float, shown: bool
     ) -> None:
+        """``shown``: its phrases were sent live (the whole answer's deltas are not, then)."""
         started = datetime.fromtimestamp(origin + answer.speech_start, UTC)
         key = (
             f"recordings/{self.interview_id}/answer-{question_id}-"
@@ -327,7 +401,7 @@ class VoiceAnswers:
 
             try:
                 transcript = await self.transcriber.transcribe(
-                    answer.pcm, answer.sample_rate, on_delta=delta
+                    answer.pcm, answer.sample_rate, on_delta=None if shown else delta
                 )
                 text, transcribed = transcript.text, True
                 sentences = transcript.sentences

@@ -2,6 +2,8 @@
 client (``audio.transcriptions.create``), on ``OPENHIRE_SPEECH_BASE_URL``.
 
 An answer is sent whole, as a 16-bit mono WAV, once its end is found (server/speech/vad.py).
+While it is spoken, each phrase of it may be sent too (``phrase``: one attempt, text only), for
+the live transcript; the answer's own transcription is the one committed.
 With ``stream`` (models that support it, like gpt-4o-transcribe), the text arrives as deltas,
 passed to ``on_delta`` as they come: the live session shows them as ``transcript.delta``.
 
@@ -164,6 +166,25 @@ class Transcriber:
                 seconds=time.perf_counter() - began,
                 sentences=sentences,
             )
+
+    async def phrase(self, pcm: bytes, sample_rate: int) -> str | None:
+        """The text of one phrase of an answer still being spoken, for the live transcript:
+        one attempt, text only; None if it fails (the answer's own transcription, at its end,
+        is the one retried and committed)."""
+        file = ("phrase.wav", wav_bytes(pcm, sample_rate), "audio/wav")
+        try:
+            if self.language:
+                result = await self._client.audio.transcriptions.create(
+                    file=file, model=self.model, response_format="json", language=self.language
+                )
+            else:
+                result = await self._client.audio.transcriptions.create(
+                    file=file, model=self.model, response_format="json"
+                )
+        except APIError as exc:
+            log.info("speech.phrase_not_transcribed", model=self.model, error=describe(exc))
+            return None
+        return result.text.strip()
 
     async def _once(
         self, audio: bytes, duration_s: float, on_delta: OnDelta | None

@@ -26,6 +26,12 @@ syllable, varies by 6-10 dB).
 
 The answer's audio runs from a little before speech started (``PRE_ROLL_S``, so that the first
 syllable is not clipped) to a little after the last voiced frame (``TAIL_S``).
+
+With ``phrase_silence_s`` set, an answer is also cut into *phrases* as it is spoken, for a live
+transcript: a phrase ends at a pause that long (shorter than the answer's end), once it holds
+``MIN_PHRASE_S`` of audio, or, without a pause, at ``MAX_PHRASE_S``. Each comes out as a
+``PhraseHeard`` while the answer goes on; the phrases of an answer, in order, are its audio
+from its start to its last pause (the rest is in ``AnswerEnded``, which is always the whole).
 """
 
 from __future__ import annotations
@@ -49,6 +55,8 @@ FLOOR_PERCENTILE = 10
 FLOOR_MARGIN_DB = 6.0
 SILENCE_DB = 30.0  # a frame this quiet (RMS ~ 30 of 32768) is never speech
 MIN_MODULATION_DB = 3.0
+MIN_PHRASE_S = 1.0
+MAX_PHRASE_S = 8.0
 
 EndReason = Literal["silence", "max_length", "client"]
 
@@ -83,7 +91,20 @@ class SpeechDropped:
     at: float
 
 
-SpeechEvent = SpeechStarted | AnswerEnded | SpeechDropped
+@dataclass(frozen=True, slots=True)
+class PhraseHeard:
+    """A phrase of the answer going on: its audio, from the end of the phrase before (or the
+    answer's start, pre-roll included)."""
+
+    pcm: bytes
+    sample_rate: int
+
+    @property
+    def duration(self) -> float:
+        return len(self.pcm) / 2 / self.sample_rate
+
+
+SpeechEvent = SpeechStarted | AnswerEnded | SpeechDropped | PhraseHeard
 
 
 class Endpointer:
@@ -97,6 +118,7 @@ class Endpointer:
         min_speech_s: float = 0.3,
         max_answer_s: float = 300.0,
         aggressiveness: int = 3,
+        phrase_silence_s: float | None = None,
     ) -> None:
         if sample_rate not in SAMPLE_RATES:
             raise ValueError(f"sample_rate must be one of {SAMPLE_RATES}, got {sample_rate}")
@@ -108,6 +130,14 @@ class Endpointer:
         self._max_frames = max(1, round(max_answer_s * 1000 / FRAME_MS))
         self._pre_roll = round(PRE_ROLL_S * 1000 / FRAME_MS)
         self._tail = round(TAIL_S * 1000 / FRAME_MS)
+        # Phrases: a pause this long (frames) ends one; None: no phrases.
+        self._phrase_end = (
+            None
+            if phrase_silence_s is None
+            else max(1, min(round(phrase_silence_s * 1000 / FRAME_MS), self._end_frames - 1))
+        )
+        self._min_phrase = round(MIN_PHRASE_S * 1000 / FRAME_MS)
+        self._max_phrase = round(MAX_PHRASE_S * 1000 / FRAME_MS)
         self._pending = bytearray()
         self._levels: collections.deque[float] = collections.deque(maxlen=FLOOR_WINDOW)
         self._frames = 0  # frames of the stream so far (paused ones included)
@@ -130,6 +160,7 @@ class Endpointer:
         self._last_voiced_index = 0  # index in _audio of the last voiced frame
         self._last_voiced_at = 0  # the stream frame it ended
         self._answer_levels: list[float] = []  # dB of each frame since speech started
+        self._phrase_from = 0  # index in _audio where the phrase going on starts
 
     @property
     def speaking(self) -> bool:
@@ -199,7 +230,7 @@ class Endpointer:
             self._last_voiced_at = self._frames
         else:
             self._silent_run += 1
-        event = self._confirm()
+        event = self._confirm() or self._phrase(voiced)
         if event is not None:
             return event
         if self._silent_run >= self._end_frames:
@@ -213,6 +244,24 @@ class Endpointer:
             return None
         self._announced = True
         return SpeechStarted(at=(self._start_frame - 1) * FRAME_MS / 1000)
+
+    def _phrase(self, voiced: bool) -> PhraseHeard | None:
+        """The phrase going on, if it ends at this frame (see the module's docstring)."""
+        if self._phrase_end is None or not self._announced:
+            return None
+        if voiced:
+            if len(self._audio) - self._phrase_from < self._max_phrase:
+                return None
+            cut = len(self._audio)  # no pause for MAX_PHRASE_S: cut here
+        elif self._silent_run == self._phrase_end:
+            cut = self._last_voiced_index + 1 + min(self._tail, self._silent_run)
+            if cut - self._phrase_from < self._min_phrase:
+                return None
+        else:
+            return None
+        phrase = PhraseHeard(b"".join(self._audio[self._phrase_from : cut]), self.sample_rate)
+        self._phrase_from = cut
+        return phrase
 
     def _end(self, reason: EndReason) -> AnswerEnded | SpeechDropped | None:
         """The answer ends: returned if it had enough speech; forgotten if it had too little
