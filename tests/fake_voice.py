@@ -9,6 +9,8 @@ mono) or ``wav``. Errors have OpenAI's body. On top:
 
 - ``fail(Failure(...))`` plans statuses (with headers, such as ``Retry-After``) for the next
   speech requests, in order;
+- ``refuse(text, Failure(...))`` answers every request for ``text`` with that failure (which
+  request comes first, of pieces requested at once, is up to the network);
 - ``hold(text)`` keeps a request for ``text`` unanswered until ``release(text)``; a held request
   whose client goes away (the request cancelled) is recorded in ``cancelled``.
 
@@ -56,6 +58,7 @@ class FakeVoice(FakeSpeech):
         self.said: list[Said] = []
         self.cancelled: list[str] = []
         self.speech_failures: deque[Failure] = deque()
+        self.refusals: dict[str, Failure] = {}
         self._held: dict[str, threading.Event] = {}
         self._guard = threading.Lock()
 
@@ -67,10 +70,15 @@ class FakeVoice(FakeSpeech):
         self.said.clear()
         self.cancelled.clear()
         self.speech_failures.clear()
+        self.refusals.clear()
 
     def fail(self, *failures: Failure) -> None:
         """Answer the next speech requests with these failures, in order."""
         self.speech_failures.extend(failures)
+
+    def refuse(self, text: str, failure: Failure) -> None:
+        """Answer every request for ``text`` with ``failure``."""
+        self.refusals[text] = failure
 
     def hold(self, *texts: str) -> None:
         with self._guard:
@@ -94,8 +102,10 @@ class FakeVoice(FakeSpeech):
             return body
         text = str(body["input"])
         self.said.append(Said(text, body, received))
-        if self.speech_failures:
+        failure = self.refusals.get(text)
+        if failure is None and self.speech_failures:
             failure = self.speech_failures.popleft()
+        if failure is not None:
             kind = "server_error" if failure.status >= 500 else "invalid_request_error"
             return _error(failure.status, failure.message, kind, failure.code, failure.headers)
         with self._guard:

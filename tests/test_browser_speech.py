@@ -25,7 +25,8 @@ from tests.conftest import (
     signups_on,
     stop_leftover_postgres,
 )
-from tests.fake_speech import FakeSpeech, serve_fake_speech
+from tests.fake_speech import Failure, FakeSpeech, serve_fake_speech
+from tests.fake_voice import FakeVoice
 from tests.speech_audio import SENTENCES, require_espeak, silence, spoken
 from tests.test_browser import (  # noqa: F401 - fixtures
     Session,
@@ -166,6 +167,39 @@ def tts_server(
         OPENHIRE_TTS_MODEL="tts-1",
         OPENHIRE_SPEECH_API_KEY="sk-test",
         OPENHIRE_SPEECH_BASE_URL=fake.base_url,
+    )
+    srv.start()
+    try:
+        yield srv
+    finally:
+        if srv.proc is not None:
+            srv.stop()
+        stop_leftover_postgres(srv.data_dir)
+        database_backend.release(srv.data_dir)
+
+
+@pytest.fixture(scope="module")
+def tones() -> Iterator[FakeVoice]:
+    """A speech stand-in whose audio.speech answers tones, and fails when a test plans it
+    (tests/fake_voice.py); its transcriptions are the same as ``fake``'s."""
+    require_espeak()
+    with serve_fake_speech(fake=FakeVoice()) as fake:
+        assert isinstance(fake, FakeVoice)
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def tones_server(
+    tmp_path_factory: pytest.TempPathFactory, database_backend: DatabaseBackend, tones: FakeVoice
+) -> Iterator[ServerProcess]:
+    """A server speaking the questions itself through ``tones``."""
+    srv = new_server(
+        database_backend,
+        tmp_path_factory.mktemp("browser-tones") / "data",
+        OPENHIRE_STT_MODEL="whisper-1",
+        OPENHIRE_TTS_MODEL="tts-1",
+        OPENHIRE_SPEECH_API_KEY="sk-test",
+        OPENHIRE_SPEECH_BASE_URL=tones.base_url,
     )
     srv.start()
     try:
@@ -373,6 +407,74 @@ def test_the_question_spoken_by_the_server_stops_when_the_candidate_speaks(
     expect(voice).not_to_have_attribute("data-speaking", re.compile("."))
     assert c.evaluate("() => document.getElementById('question-voice').muted") is True
     expect(c.get_by_role("heading", name="Your interview is over")).to_be_visible(timeout=40_000)
+    with contextlib.suppress(StopIteration):
+        next(signup)
+
+
+FIRST = "Tell us about a service you ran in production."
+QUESTION = f"{FIRST} What kept it healthy? And what would you change now?"
+
+
+def test_a_sentence_the_server_cannot_speak_is_spoken_by_the_browser_from_there_on(
+    tones_server: ServerProcess,
+    tones: FakeVoice,
+    speaking_browser: Browser,
+    open_session: Callable[..., Session],  # noqa: F811
+) -> None:
+    """The speech API refuses the first of the question's three sentences for good: the server
+    skips it and says so (question.unspoken). The room mutes the server's track for the rest of
+    the question (the other two still come on it) and speaks the question itself from that
+    sentence on; the text is shown whole. The candidate's speaking stops the browser's voice
+    too."""
+    tones.reset()
+    tones.refuse(FIRST, Failure(400, "invalid_value", "The input could not be spoken."))
+    signup = signups_on(tones_server)
+    make = next(signup)
+    recruiter_account, candidate_account = make("recruiter"), make("candidate")
+    _job, interview_id = schedule_by_api(
+        recruiter_account,
+        candidate_account,
+        question_count=1,
+        answer_mode="voice",
+        custom_questions=[QUESTION],
+    )
+    c = open_session(on=speaking_browser, base_url=tones_server.url).page
+    # What the browser is asked to speak, kept.
+    c.add_init_script(
+        """(() => {
+          window.__said = [];
+          const speak = speechSynthesis.speak.bind(speechSynthesis);
+          speechSynthesis.speak = (utterance) => {
+            window.__said.push(utterance.text);
+            speak(utterance);
+          };
+        })()"""
+    )
+    log_in(c, candidate_account)
+    c.goto(f"/#/interviews/{interview_id}/room")
+    wait_for_the_end_of_the_sentence(c, "check")
+    c.get_by_role("button", name="Start the interview").click()
+    expect(c.locator("#listening")).to_have_attribute("data-state", "listening")
+    voice = c.locator("#question-voice")
+    expect(voice).to_have_attribute("data-speaking", "browser")
+    assert c.evaluate("() => document.getElementById('question-voice').muted") is True
+    shown = c.locator("#question-text").text_content()
+    said = c.evaluate("() => window.__said")
+    # The server went on with the rest of the question (muted here).
+    expected = [FIRST, "What kept it healthy?", "And what would you change now?"]
+    assert sorted(tones.requested()) == sorted(expected)
+    # The microphone's sentence comes round: barge-in, the browser's voice stops.
+    expect(c.locator("#listening")).to_have_attribute("data-state", "hearing", timeout=30_000)
+    expect(voice).not_to_have_attribute("data-speaking", re.compile("."))
+    assert c.evaluate("() => document.getElementById('question-voice').muted") is True
+    expect(c.get_by_role("heading", name="Your interview is over")).to_be_visible(timeout=40_000)
+    events = all_events(recruiter_account, interview_id)
+    (question,) = [e["data"]["text"] for e in events if e["kind"] == "question"]
+    # The refused sentence is the question's first: the browser said the question from there
+    # on (so all of it), once; the room showed all of it.
+    assert question == QUESTION
+    assert said == [QUESTION], said
+    assert shown == QUESTION
     with contextlib.suppress(StopIteration):
         next(signup)
 

@@ -25,7 +25,7 @@ from clients.interview_client import CandidateSession
 from clients.speech import SpeechTrack
 from tests.conftest import DatabaseBackend, ServerProcess, new_server, stop_leftover_postgres
 from tests.fake_openai import FakeOpenAI, Reply, Seen, serve_fake_openai
-from tests.fake_speech import serve_fake_speech
+from tests.fake_speech import Failure, serve_fake_speech
 from tests.fake_voice import FakeVoice, dominant_hz, runs
 from tests.live_helpers import close_clients, new_interview
 from tests.speech_audio import SENTENCES, require_espeak, spoken
@@ -46,6 +46,11 @@ Q2 = ("Now a second question.", "Think of a deadline.", "Was it met?", "Say how.
 TONES = dict(zip(Q1 + Q2, (400.0, 700.0, 1000.0, 1300.0, 1600.0, 1900.0, 2200.0), strict=True))
 HZ = tuple(TONES.values())
 Q2_HZ = {TONES[s] for s in Q2}
+
+
+def rest(seen: Seen) -> Reply:
+    """The interviewer's answer to anything not planned: a question, or an empty document."""
+    return Reply(chunks=["Anything else?"]) if seen.streamed else Reply.structured({})
 
 
 @pytest.fixture(scope="module")
@@ -159,10 +164,6 @@ async def test_questions_spoken_as_they_stream_in_order_and_cut_by_barge_in(
     voice.reset()
     q1 = Reply(chunks=Q1_CHUNKS, pause_after=2)
     q2 = Reply(chunks=[Q2[0] + " ", Q2[1] + " ", Q2[2] + " ", Q2[3]])
-
-    def rest(seen: Seen) -> Reply:
-        return Reply(chunks=["Anything else?"]) if seen.streamed else Reply.structured({})
-
     interviewer.plan(q1, q2)
     interviewer.responder = rest
     voice.hold(Q2[2], Q2[3])
@@ -229,6 +230,65 @@ async def test_questions_spoken_as_they_stream_in_order_and_cut_by_barge_in(
                 f"\nquestion 2: first question.delta -> first audio on the track:"
                 f" {(first_audio - delta_at) * 1000:.0f} ms"
             )
+    finally:
+        q1.resume.set()
+        await listener.stop()
+        await pc.close()
+        voice.reset()
+        await close_clients(iv)
+
+
+async def test_a_sentence_the_speech_api_refuses_is_told_to_the_candidate_and_the_rest_plays(
+    tts_server: ServerProcess, interviewer: FakeOpenAI, voice: FakeVoice
+) -> None:
+    """The speech API refuses the question's first sentence for good (a 400, not retried): the
+    candidate's socket gets ``question.unspoken`` with exactly that sentence, as it is in the
+    question's text; the other two sentences still play on the track, in order; and the
+    message is live only, nothing of it in the interview's log."""
+    interviewer.reset()
+    voice.reset()
+    q1 = Reply(chunks=Q1_CHUNKS, pause_after=2)
+    interviewer.plan(q1)
+    interviewer.responder = rest
+    voice.fail(Failure(400, "invalid_value", "The input could not be spoken."))
+    iv = await new_interview(
+        tts_server, answer_mode="voice", question_count=1, follow_ups_per_question=0
+    )
+    listener = Listener()
+    pc = RTCPeerConnection()
+    pc.on("track", listener.listen)
+    pc.addTransceiver(SpeechTrack(48000), direction="sendrecv")
+    try:
+        async with await CandidateSession.open(iv.candidate, iv.id) as session:
+            reply = await session.offer_media(pc, "offer-1")
+            assert reply["type"] == "rtc.answer", reply
+            # The stream pauses when only the first sentence is whole (so it is the first
+            # request, the one refused): the candidate is told while the question streams.
+            unspoken = await session.receive_until("question.unspoken", timeout=20)
+            assert not q1.resume.is_set()
+            assert voice.requested() == [Q1[0]]
+            q1.resume.set()
+            done = await session.next_question(timeout=20)
+            assert done["text"] == " ".join(Q1)
+            assert unspoken == {
+                "type": "question.unspoken",
+                "question_id": done["question_id"],
+                "text": Q1[0],
+                "message": unspoken["message"],
+            }
+            assert done["text"].startswith(unspoken["text"]) and unspoken["message"]
+            # The rest of the question plays, in order, without the sentence skipped.
+            await until(lambda: listener.heard_since(0.0)[-1:] == [TONES[Q1[2]]], 30)
+            assert listener.heard_since(0.0) == [TONES[Q1[1]], TONES[Q1[2]]]
+            # Each sentence asked for once: a 400 is not retried.
+            assert sorted(voice.requested()) == sorted(Q1)
+            # Told once, and only live: the interview's log has the question, nothing of this.
+            assert [m["type"] for m in drained(session)].count("question.unspoken") == 0
+        events = (await iv.recruiter.get(f"/interviews/{iv.id}/events")).json()["items"]
+        kinds = [e["kind"] for e in events]
+        assert "question" in kinds, kinds
+        assert not [e for e in events if "unspoken" in e["kind"]], kinds
+        assert not [e for e in events if e["kind"] != "question" and Q1[0] in str(e["data"])]
     finally:
         q1.resume.set()
         await listener.stop()

@@ -395,7 +395,7 @@ function liveRoom(ctx, interview, job, camera) {
       clear(meta, h("span", {}, "The interviewer is writing the next question…"));
       timer.hidden = true;
       setAnswering(false, "Wait for the question to finish…");
-      voice.listen(); // the server may speak the first sentence before the question is done
+      voice.listen(m.question_id); // the server may speak the first sentence before the question is done
     }
     questionText.classList.add("streaming");
     questionText.append(m.text);
@@ -466,7 +466,7 @@ function liveRoom(ctx, interview, job, camera) {
     setListening("listening", mode === "either" ? "Listening… speak your answer, or type it below." : "Listening… speak your answer.");
     voiceControls(true);
     offerResume(q);
-    if (fresh) voice.speak(q.text);
+    if (fresh) voice.speak(q.question_id, q.text);
   }
 
   // The answer the last connection left open (session.ready.answer_in_progress): kept by the
@@ -522,6 +522,9 @@ function liveRoom(ctx, interview, job, camera) {
     return state.question && state.question.question_id === m.question_id && !state.answered.has(m.question_id);
   }
 
+  // A piece of the question the server could not speak: the browser speaks the question from
+  // there on (section 9); the text is shown whatever happens.
+  socket.on("question.unspoken", (m) => voice.unspoken(m.question_id, m.text));
   socket.on("speech.started", (m) => {
     voice.bargeIn(); // the candidate speaks: the question stops
     if (!currentSpoken(m)) return;
@@ -889,20 +892,30 @@ function liveRoom(ctx, interview, job, camera) {
 // --- the questions, spoken -------------------------------------------------------------------
 
 /** Speaks each question of a spoken interview: the server's audio track when it speaks
- * (OPENHIRE_TTS_MODEL), else the browser's speechSynthesis; stops on barge-in. */
+ * (OPENHIRE_TTS_MODEL), else the browser's speechSynthesis; stops on barge-in.
+ *
+ * When the server cannot speak a piece of the question (question.unspoken), the browser takes
+ * over from that piece: the server's track is muted for the rest of the question, so that two
+ * voices never overlap and the question is heard in order, and the browser speaks the text from
+ * the start of that piece to the end (once question.done has given the whole text). The next
+ * question is the server's to speak again. */
 class QuestionVoice {
   constructor() {
     this.audio = h("audio", { autoplay: true, hidden: true, id: "question-voice" });
     document.body.append(this.audio);
     this.level = null;
     this.timer = null;
-    this.synthesizing = false;
+    this.synthesizing = null; // the browser's utterance being spoken, if any
+    this.questionId = null; // the question being spoken
+    this.text = null; // its whole text, once question.done gave it
+    this.from = null; // the piece the browser speaks it from (the server could not), or null
+    this.bargedIn = false; // the candidate spoke over it: it is not spoken again
   }
 
   attach(track) {
     this.level?.stop();
     this.audio.srcObject = new MediaStream([track]);
-    this.audio.muted = false;
+    this.audio.muted = this.bargedIn || this.from !== null;
     this.audio.play().catch(() => {});
     this.level = trackLevel(track);
   }
@@ -911,10 +924,32 @@ class QuestionVoice {
     return this.level !== null && this.level.now() > 0.003;
   }
 
-  /** A new question: let the server speak it; if nothing is heard from it soon, speak it here. */
-  speak(text) {
+  /** A new question: nothing of the last one goes on, and the server's track is heard again. */
+  begin(questionId) {
     this.quiet();
+    this.questionId = questionId;
+    this.text = null;
+    this.from = null;
+    this.bargedIn = false;
     this.audio.muted = false;
+  }
+
+  /** A question is streaming: the server may speak its first sentence before it is done. */
+  listen(questionId) {
+    if (questionId !== this.questionId) this.begin(questionId);
+  }
+
+  /** A question is whole: let the server speak it; if nothing is heard from it soon, speak it
+   * here. If the server already said it could not speak a piece of it, speak from that piece. */
+  speak(questionId, text) {
+    if (questionId !== this.questionId) this.begin(questionId);
+    this.quiet();
+    this.text = text;
+    if (this.bargedIn) return;
+    if (this.from !== null) {
+      this.sayFrom();
+      return;
+    }
     let waited = 0;
     const check = () => {
       if (this.serverSpeaking()) {
@@ -934,34 +969,58 @@ class QuestionVoice {
         } else if (waited < 30000) this.timer = setTimeout(check, 250);
         return;
       }
-      if (typeof speechSynthesis === "undefined" || typeof SpeechSynthesisUtterance !== "function") return;
-      const utterance = new SpeechSynthesisUtterance(text);
-      utterance.lang = document.documentElement.lang || "en";
-      utterance.addEventListener("end", () => (this.synthesizing = false));
-      utterance.addEventListener("error", () => (this.synthesizing = false));
-      this.synthesizing = true;
-      this.audio.dataset.speaking = "browser";
-      speechSynthesis.speak(utterance);
-      this.timer = setTimeout(check, 250);
+      if (this.say(text)) this.timer = setTimeout(check, 250);
     };
     this.timer = setTimeout(check, 250);
+  }
+
+  /** The server could not speak ``piece`` of the question (question.unspoken): the browser
+   * speaks the question from there on, the server's track muted for the rest of it. */
+  unspoken(questionId, piece) {
+    if (questionId !== this.questionId || this.bargedIn || this.from !== null) return;
+    this.from = piece;
+    clearTimeout(this.timer); // the server's voice no longer takes over
+    this.audio.muted = true;
+    if (this.synthesizing) {
+      this.audio.dataset.speaking = "browser"; // already speaking the whole question here
+      return;
+    }
+    if (this.text !== null) this.sayFrom();
+    // Else the question is still streaming: its question.done (speak) says it from the piece.
+  }
+
+  sayFrom() {
+    // The piece is as it is in the question's text. Were the same words in it before, the
+    // browser says a little more than the server left out, never less.
+    const at = this.text.indexOf(this.from);
+    this.say(at >= 0 ? this.text.slice(at) : this.from);
+  }
+
+  say(text) {
+    if (typeof speechSynthesis === "undefined" || typeof SpeechSynthesisUtterance !== "function") return false;
+    const utterance = new SpeechSynthesisUtterance(text);
+    utterance.lang = document.documentElement.lang || "en";
+    const ended = () => {
+      if (this.synthesizing === utterance) this.synthesizing = null;
+    };
+    utterance.addEventListener("end", ended);
+    utterance.addEventListener("error", ended);
+    this.synthesizing = utterance;
+    this.audio.dataset.speaking = "browser";
+    speechSynthesis.speak(utterance);
+    return true;
   }
 
   quiet() {
     clearTimeout(this.timer);
     delete this.audio.dataset.speaking;
     if (this.synthesizing && typeof speechSynthesis !== "undefined") speechSynthesis.cancel();
-    this.synthesizing = false;
-  }
-
-  /** A new question is streaming: hear the server's track again (a barge-in muted it). */
-  listen() {
-    this.quiet();
-    this.audio.muted = false;
+    this.synthesizing = null;
   }
 
   /** The candidate started speaking: the question stops, here and on the server's track. */
   bargeIn() {
+    this.bargedIn = true;
     this.quiet();
     this.audio.muted = true;
   }
