@@ -249,7 +249,7 @@ function liveRoom(ctx, interview, job, camera) {
 
   // Spoken answers (voice or either): what the server hears, live, and the candidate's controls.
   const listening = h("p", { id: "listening", class: "listening", role: "status", "data-state": "idle" }, "");
-  const transcript = h("p", { id: "transcript", class: "transcript", "aria-live": "polite", "aria-label": "Your answer as it is heard" }, "");
+  const transcript = h("p", { id: "transcript", class: "transcript", role: "log", "aria-live": "polite", "aria-label": "Your answer as it is heard" }, "");
   const doneButton = h("button", { type: "button", class: "primary", disabled: true }, "I'm done");
   const pauseButton = h("button", { type: "button", "aria-pressed": "false", disabled: true }, "Pause");
   // After a reconnect with an answer in progress (section 9, "Reconnects"): go on or start again.
@@ -457,6 +457,8 @@ function liveRoom(ctx, interview, job, camera) {
     pauseButton.textContent = "Pause";
     pauseButton.setAttribute("aria-pressed", "false");
     transcript.textContent = "";
+    // The question is heard with or without a microphone (typed answers, in "either").
+    if (fresh) voice.speak(q.question_id, q.text);
     const mic = camera.stream?.getAudioTracks().some((t) => t.readyState === "live");
     if (!mic) {
       setListening("no-mic", mode === "either" ? "No microphone: type your answer below." : "No microphone: your answer cannot be heard. Check the microphone and rejoin.");
@@ -466,7 +468,6 @@ function liveRoom(ctx, interview, job, camera) {
     setListening("listening", mode === "either" ? "Listening… speak your answer, or type it below." : "Listening… speak your answer.");
     voiceControls(true);
     offerResume(q);
-    if (fresh) voice.speak(q.question_id, q.text);
   }
 
   // The answer the last connection left open (session.ready.answer_in_progress): kept by the
