@@ -44,8 +44,9 @@ def test_voice_sessions_run_as_a_command_and_lose_nothing(tmp_path: Path) -> Non
     assert voice["answers_acked"] == 4 and voice["failures"] == {}
     check = voice["verification"]
     assert check["ok"] is True and check["problems"] == [] and check["answers_checked"] == 4
-    # One transcription a spoken answer, each of the audio the candidate spoke (2-3 s).
-    assert voice["stand_in"]["requests"] == 4
+    # One transcription a spoken answer, of the audio the candidate spoke (2-3 s), and at most
+    # one more for the live transcript (OPENHIRE_STT_LIVE: its one sentence, as a phrase).
+    assert 4 <= voice["stand_in"]["requests"] <= 8
     assert 1.5 < voice["stand_in"]["audio_s_p50"] < 6
     assert voice["generator_loop_lag_ms"]["count"] > 0
     for name in ("end_of_speech_to_ack_ms", "stand_in_ms", "ack_less_stand_in_ms"):
