@@ -7,8 +7,11 @@ One candidate's microphone, as the server receives it from aiortc (20 ms frames 
 noise, then silence. It measures, in this process's CPU time, what the server adds per voice
 session on top of the media path (Opus decoding and the recording are section "Media"'s):
 resampling each frame to 16 kHz mono s16 (``av.AudioResampler``, as ``LiveInterview.media_audio``
-does) and the end-of-answer detector (``Endpointer.feed``). It prints CPU milliseconds per
-second of audio and the sessions one core would hold at that rate.
+does) and the end-of-answer detector (``Endpointer.feed``, cutting the live transcript's
+phrases as the server does). It prints CPU milliseconds per second of audio and the sessions one
+core would hold at that rate. Then the audio recording's encode (the media path's, shown apart):
+the same frames through ``server/media/recorder.py``'s segment writer (Opus, mono, 32 kbit/s),
+at the server's libopus complexity and at libopus's default, with the bytes a minute each makes.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ from pathlib import Path
 import av
 import numpy as np
 
-from server.speech.vad import AnswerEnded, Endpointer
+from server.media import recorder
+from server.speech.answers import PHRASE_SILENCE_S
+from server.speech.vad import AnswerEnded, Endpointer, PhraseHeard
 
 SENTENCES = (
     "i have built web services in python for six years",
@@ -87,19 +92,44 @@ def main() -> None:
     began = time.process_time()
     pcm = [b"".join(f.to_ndarray().tobytes() for f in resampler.resample(frame)) for frame in made]
     resample_s = time.process_time() - began
-    endpointer = Endpointer()
-    answers = 0
+    endpointer = Endpointer(phrase_silence_s=PHRASE_SILENCE_S)
+    answers = phrases = 0
     began = time.process_time()
     for chunk in pcm:
-        answers += sum(isinstance(e, AnswerEnded) for e in endpointer.feed(chunk))
+        events = endpointer.feed(chunk)
+        answers += sum(isinstance(e, AnswerEnded) for e in events)
+        phrases += sum(isinstance(e, PhraseHeard) for e in events)
     vad_s = time.process_time() - began
     audio_s = len(made) * 0.02
     per_s = (resample_s + vad_s) / audio_s
-    print(f"audio: {audio_s:.0f} s in {len(made)} frames of 20 ms; answers found: {answers}")
+    print(
+        f"audio: {audio_s:.0f} s in {len(made)} frames of 20 ms;"
+        f" answers found: {answers}, phrases: {phrases}"
+    )
     print(f"resample 48k stereo -> 16k mono: {1000 * resample_s / audio_s:.2f} ms CPU per s")
     print(f"end-of-answer detector:          {1000 * vad_s / audio_s:.2f} ms CPU per s")
     print(f"both: {100 * per_s:.2f} % of one core per voice session;"
           f" {1 / per_s:.0f} sessions per core for this part")  # fmt: skip
+    for complexity in (recorder.AUDIO_COMPLEXITY, "10"):
+        cpu_s, size = record(made, complexity)
+        print(
+            f"recording (libopus complexity {complexity}): {100 * cpu_s / audio_s:.2f} % of one"
+            f" core per session, {size / audio_s * 60 / 1e6:.2f} MB a minute"
+        )
+
+
+def record(made: list[av.AudioFrame], complexity: str) -> tuple[float, int]:
+    """CPU seconds and bytes of the frames recorded as the server's segment writer does."""
+    kept = recorder.AUDIO_COMPLEXITY
+    recorder.AUDIO_COMPLEXITY = complexity
+    try:
+        segment = recorder._Open("audio", 0.0)
+        began = time.process_time()
+        segment.encode([(frame, n * 0.02) for n, frame in enumerate(made)])
+        data = segment.finish() or b""
+        return time.process_time() - began, len(data)
+    finally:
+        recorder.AUDIO_COMPLEXITY = kept
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ Track = Literal["audio", "video"]
 MAX_WAITING = 200
 BATCH = 25  # frames handed to the thread at once
 AUDIO_BIT_RATE = 32_000
+AUDIO_COMPLEXITY = "0"  # libopus's encoder complexity, 0-10 (its default: 10)
 CONTENT_TYPE: dict[Track, str] = {"audio": "audio/webm", "video": "video/webm"}
 
 
@@ -61,11 +62,14 @@ class _Open:
     def _stream_for(self, frame: Any) -> Any:
         if self.stream is None:
             if self.track == "audio":
-                # Speech: mono at a 32 kbit/s target (about 0.4 MB a minute in WebM,
-                # measured) is what a review needs.
+                # Speech: mono at a 32 kbit/s target (about 0.3 MB a minute in WebM,
+                # measured) is what a review needs. At libopus's lowest complexity: a fifth
+                # of the default's CPU (about 0.2 % of a core per recording instead of 1 %,
+                # docs/benchmarks.md), the files about a quarter larger.
                 self.stream = self.container.add_stream("libopus", rate=48000)
                 self.stream.layout = "mono"
                 self.stream.bit_rate = AUDIO_BIT_RATE
+                self.stream.options = {"compression_level": AUDIO_COMPLEXITY}
             else:
                 self.stream = self.container.add_stream("libvpx", rate=30)
                 self.stream.width, self.stream.height = frame.width, frame.height
