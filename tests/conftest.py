@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import os
 import secrets
 import shutil
@@ -311,6 +312,27 @@ def new_server(database_backend: DatabaseBackend, data_dir: Path, **env: str) ->
     return ServerProcess(
         data_dir=data_dir, database_url=database_backend.url_for(data_dir), env_overrides=env
     )
+
+
+@contextlib.contextmanager
+def running_server(
+    database_backend: DatabaseBackend, data_dir: Path, *, check_exit: bool = False, **env: str
+) -> Iterator[ServerProcess]:
+    """A server started on ``data_dir`` with ``env``, stopped and its database released when
+    the block ends (its embedded PostgreSQL too, should a test have killed it). With
+    ``check_exit``, a block that ends normally asserts the server shut down gracefully
+    (Ctrl-C: exit status 130)."""
+    srv = new_server(database_backend, data_dir, **env)
+    srv.start()
+    try:
+        yield srv
+        if check_exit and srv.proc is not None:
+            assert srv.stop() == 130, srv.output()
+    finally:
+        if srv.proc is not None:
+            srv.stop()
+        stop_leftover_postgres(srv.data_dir)
+        database_backend.release(srv.data_dir)
 
 
 @pytest.fixture

@@ -25,9 +25,8 @@ from tests.conftest import (
     Account,
     DatabaseBackend,
     ServerProcess,
-    new_server,
+    running_server,
     signups_on,
-    stop_leftover_postgres,
 )
 from tests.test_browser import (  # noqa: F401 - fixtures
     ANSWERS,
@@ -103,17 +102,10 @@ def media_server(
     tmp_path_factory: pytest.TempPathFactory, database_backend: DatabaseBackend
 ) -> Iterator[ServerProcess]:
     """A server with WebRTC on (the default), recording the video too, in 2 s segments."""
-    srv = new_server(
+    with running_server(
         database_backend, tmp_path_factory.mktemp("browser-media") / "data", **MEDIA_ENV
-    )
-    srv.start()
-    try:
+    ) as srv:
         yield srv
-    finally:
-        if srv.proc is not None:
-            srv.stop()
-        stop_leftover_postgres(srv.data_dir)
-        database_backend.release(srv.data_dir)
 
 
 @pytest.fixture

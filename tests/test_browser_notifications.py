@@ -19,9 +19,8 @@ from tests.conftest import (
     DatabaseBackend,
     ServerProcess,
     job_payload,
-    new_server,
+    running_server,
     signups_on,
-    stop_leftover_postgres,
 )
 from tests.test_browser import (  # noqa: F401 - fixtures
     Session,
@@ -44,19 +43,12 @@ def hooks_server(
     tmp_path_factory: pytest.TempPathFactory, database_backend: DatabaseBackend
 ) -> Iterator[ServerProcess]:
     """A server that may send webhooks to this machine (the receiver below)."""
-    srv = new_server(
+    with running_server(
         database_backend,
         tmp_path_factory.mktemp("browser-hooks") / "data",
         OPENHIRE_WEBHOOKS_ALLOW_PRIVATE="1",
-    )
-    srv.start()
-    try:
+    ) as srv:
         yield srv
-    finally:
-        if srv.proc is not None:
-            srv.stop()
-        stop_leftover_postgres(srv.data_dir)
-        database_backend.release(srv.data_dir)
 
 
 @pytest.fixture

@@ -21,9 +21,8 @@ from tests.conftest import (
     DatabaseBackend,
     ServerProcess,
     job_payload,
-    new_server,
+    running_server,
     signups_on,
-    stop_leftover_postgres,
 )
 from tests.fake_speech import Failure, FakeSpeech, serve_fake_speech
 from tests.fake_voice import FakeVoice
@@ -134,25 +133,30 @@ def two_sentence_browser(
         yield chromium
 
 
+def speaking_server(
+    tmp_path_factory: pytest.TempPathFactory,
+    database_backend: DatabaseBackend,
+    name: str,
+    stand_in: FakeSpeech,
+    **env: str,
+) -> contextlib.AbstractContextManager[ServerProcess]:
+    """A server whose speech goes to ``stand_in`` (whisper-1 transcribes; ``env`` adds)."""
+    return running_server(
+        database_backend,
+        tmp_path_factory.mktemp(name) / "data",
+        OPENHIRE_STT_MODEL="whisper-1",
+        OPENHIRE_SPEECH_API_KEY="sk-test",
+        OPENHIRE_SPEECH_BASE_URL=stand_in.base_url,
+        **env,
+    )
+
+
 @pytest.fixture(scope="module")
 def speech_server(
     tmp_path_factory: pytest.TempPathFactory, database_backend: DatabaseBackend, fake: FakeSpeech
 ) -> Iterator[ServerProcess]:
-    srv = new_server(
-        database_backend,
-        tmp_path_factory.mktemp("browser-speech") / "data",
-        OPENHIRE_STT_MODEL="whisper-1",
-        OPENHIRE_SPEECH_API_KEY="sk-test",
-        OPENHIRE_SPEECH_BASE_URL=fake.base_url,
-    )
-    srv.start()
-    try:
+    with speaking_server(tmp_path_factory, database_backend, "browser-speech", fake) as srv:
         yield srv
-    finally:
-        if srv.proc is not None:
-            srv.stop()
-        stop_leftover_postgres(srv.data_dir)
-        database_backend.release(srv.data_dir)
 
 
 @pytest.fixture(scope="module")
@@ -160,22 +164,10 @@ def tts_server(
     tmp_path_factory: pytest.TempPathFactory, database_backend: DatabaseBackend, fake: FakeSpeech
 ) -> Iterator[ServerProcess]:
     """The same, speaking the questions itself (the stand-in's audio.speech: espeak-ng)."""
-    srv = new_server(
-        database_backend,
-        tmp_path_factory.mktemp("browser-tts") / "data",
-        OPENHIRE_STT_MODEL="whisper-1",
-        OPENHIRE_TTS_MODEL="tts-1",
-        OPENHIRE_SPEECH_API_KEY="sk-test",
-        OPENHIRE_SPEECH_BASE_URL=fake.base_url,
-    )
-    srv.start()
-    try:
+    with speaking_server(
+        tmp_path_factory, database_backend, "browser-tts", fake, OPENHIRE_TTS_MODEL="tts-1"
+    ) as srv:
         yield srv
-    finally:
-        if srv.proc is not None:
-            srv.stop()
-        stop_leftover_postgres(srv.data_dir)
-        database_backend.release(srv.data_dir)
 
 
 @pytest.fixture(scope="module")
@@ -193,22 +185,10 @@ def tones_server(
     tmp_path_factory: pytest.TempPathFactory, database_backend: DatabaseBackend, tones: FakeVoice
 ) -> Iterator[ServerProcess]:
     """A server speaking the questions itself through ``tones``."""
-    srv = new_server(
-        database_backend,
-        tmp_path_factory.mktemp("browser-tones") / "data",
-        OPENHIRE_STT_MODEL="whisper-1",
-        OPENHIRE_TTS_MODEL="tts-1",
-        OPENHIRE_SPEECH_API_KEY="sk-test",
-        OPENHIRE_SPEECH_BASE_URL=tones.base_url,
-    )
-    srv.start()
-    try:
+    with speaking_server(
+        tmp_path_factory, database_backend, "browser-tones", tones, OPENHIRE_TTS_MODEL="tts-1"
+    ) as srv:
         yield srv
-    finally:
-        if srv.proc is not None:
-            srv.stop()
-        stop_leftover_postgres(srv.data_dir)
-        database_backend.release(srv.data_dir)
 
 
 @pytest.fixture

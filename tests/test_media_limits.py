@@ -18,8 +18,7 @@ from tests.conftest import (
     DatabaseBackend,
     ServerProcess,
     free_port,
-    new_server,
-    stop_leftover_postgres,
+    running_server,
 )
 from tests.live_helpers import Interview, close_clients, jpeg, new_interview
 from tests.test_media_live import (
@@ -42,15 +41,14 @@ def limits_server(
 ) -> Iterator[ServerProcess]:
     """A server with the default limits (1280x720, 4000 kbit/s)."""
     data_dir = tmp_path_factory.mktemp("media-limits") / "data"
-    srv = new_server(
-        database_backend, data_dir, OPENHIRE_METRICS_PORT=str(free_port()), **MEDIA_ENV
-    )
-    srv.start()
-    yield srv
-    if srv.proc is not None:
-        assert srv.stop() == 130, srv.output()
-    stop_leftover_postgres(srv.data_dir)
-    database_backend.release(srv.data_dir)
+    with running_server(
+        database_backend,
+        data_dir,
+        OPENHIRE_METRICS_PORT=str(free_port()),
+        **MEDIA_ENV,
+        check_exit=True,
+    ) as srv:
+        yield srv
 
 
 @pytest.fixture

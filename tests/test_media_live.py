@@ -26,8 +26,7 @@ from tests.conftest import (
     DatabaseBackend,
     ServerProcess,
     free_port,
-    new_server,
-    stop_leftover_postgres,
+    running_server,
 )
 from tests.live_helpers import Interview, close_clients, new_interview
 from tests.test_metrics import scrape
@@ -50,15 +49,14 @@ def media_server(
     """One server for the module's tests (they keep apart by their own interviews); a test
     that kills it starts it again."""
     data_dir = tmp_path_factory.mktemp("media") / "data"
-    srv = new_server(
-        database_backend, data_dir, OPENHIRE_METRICS_PORT=str(free_port()), **MEDIA_ENV
-    )
-    srv.start()
-    yield srv
-    if srv.proc is not None:
-        assert srv.stop() == 130, srv.output()
-    stop_leftover_postgres(srv.data_dir)
-    database_backend.release(srv.data_dir)
+    with running_server(
+        database_backend,
+        data_dir,
+        OPENHIRE_METRICS_PORT=str(free_port()),
+        **MEDIA_ENV,
+        check_exit=True,
+    ) as srv:
+        yield srv
 
 
 def candidate_peer(*, video: bool = True, silent: bool = False) -> RTCPeerConnection:

@@ -18,7 +18,11 @@ import pytest
 from clients.interview_client import CandidateSession
 from server.notify.notices import Notice
 from server.notify.notifications import Notifications
-from tests.conftest import DatabaseBackend, ServerProcess, new_server, stop_leftover_postgres
+from tests.conftest import (
+    DatabaseBackend,
+    ServerProcess,
+    running_server,
+)
 from tests.live_helpers import LONG_ANSWER
 from tests.notify_helpers import (
     Person,
@@ -48,15 +52,10 @@ ENV = {
 def notify_server(
     tmp_path_factory: pytest.TempPathFactory, database_backend: DatabaseBackend
 ) -> Iterator[ServerProcess]:
-    srv = new_server(database_backend, tmp_path_factory.mktemp("notify") / "data", **ENV)
-    srv.start()
-    try:
+    with running_server(
+        database_backend, tmp_path_factory.mktemp("notify") / "data", **ENV, check_exit=True
+    ) as srv:
         yield srv
-    finally:
-        if srv.proc is not None:
-            assert srv.stop() == 130, srv.output()
-        stop_leftover_postgres(srv.data_dir)
-        database_backend.release(srv.data_dir)
 
 
 @pytest.fixture

@@ -21,7 +21,11 @@ from aiortc import RTCPeerConnection
 
 from clients.interview_client import CandidateSession
 from clients.speech import SpeechTrack
-from tests.conftest import DatabaseBackend, ServerProcess, new_server, stop_leftover_postgres
+from tests.conftest import (
+    DatabaseBackend,
+    ServerProcess,
+    running_server,
+)
 from tests.fake_speech import FakeSpeech, serve_fake_speech
 from tests.live_helpers import close_clients, new_interview
 from tests.speech_audio import SENTENCES, require_espeak, spoken
@@ -43,19 +47,15 @@ def fake() -> Iterator[FakeSpeech]:
 def speech_server(
     tmp_path_factory: pytest.TempPathFactory, database_backend: DatabaseBackend, fake: FakeSpeech
 ) -> Iterator[ServerProcess]:
-    srv = new_server(
+    with running_server(
         database_backend,
         tmp_path_factory.mktemp("speech-latency") / "data",
         OPENHIRE_STT_MODEL="whisper-1",
         OPENHIRE_SPEECH_API_KEY="sk-test",
         OPENHIRE_SPEECH_BASE_URL=fake.base_url,
-    )
-    srv.start()
-    yield srv
-    if srv.proc is not None:
-        assert srv.stop() == 130, srv.output()
-    stop_leftover_postgres(srv.data_dir)
-    database_backend.release(srv.data_dir)
+        check_exit=True,
+    ) as srv:
+        yield srv
 
 
 def percentile(values: list[float], p: float) -> float:

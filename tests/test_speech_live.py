@@ -22,7 +22,7 @@ from aiortc import RTCPeerConnection
 
 from clients.interview_client import CandidateSession, WatcherSession, drop
 from clients.speech import SpeechTrack
-from tests.conftest import DatabaseBackend, ServerProcess, new_server, stop_leftover_postgres
+from tests.conftest import DatabaseBackend, ServerProcess, running_server
 from tests.fake_speech import Failure, FakeSpeech, serve_fake_speech
 from tests.live_helpers import Interview, close_clients, new_interview
 from tests.speech_audio import SENTENCES, require_espeak, silence, spoken
@@ -42,24 +42,16 @@ def speech_server(
     tmp_path_factory: pytest.TempPathFactory, database_backend: DatabaseBackend, fake: FakeSpeech
 ) -> Iterator[ServerProcess]:
     data_dir = tmp_path_factory.mktemp("speech") / "data"
-    srv = new_server(
+    with running_server(
         database_backend,
         data_dir,
         OPENHIRE_STT_MODEL="whisper-1",
         OPENHIRE_SPEECH_API_KEY="sk-test",
         OPENHIRE_SPEECH_BASE_URL=fake.base_url,
         OPENHIRE_STT_ATTEMPTS="2",
-    )
-    srv.start()
-    yield srv
-    import os
-
-    if os.environ.get("SPEECH_DEBUG"):
-        print(srv.output()[-20000:])
-    if srv.proc is not None:
-        assert srv.stop() == 130, srv.output()
-    stop_leftover_postgres(srv.data_dir)
-    database_backend.release(srv.data_dir)
+        check_exit=True,
+    ) as srv:
+        yield srv
 
 
 @pytest.fixture
@@ -366,7 +358,7 @@ async def test_a_paused_answer_hears_nothing_until_resumed(
 def tts_server(
     tmp_path_factory: pytest.TempPathFactory, database_backend: DatabaseBackend, fake: FakeSpeech
 ) -> Iterator[ServerProcess]:
-    srv = new_server(
+    with running_server(
         database_backend,
         tmp_path_factory.mktemp("speech-tts") / "data",
         OPENHIRE_STT_MODEL="whisper-1",
@@ -374,13 +366,9 @@ def tts_server(
         OPENHIRE_TTS_VOICE="nova",
         OPENHIRE_SPEECH_API_KEY="sk-test",
         OPENHIRE_SPEECH_BASE_URL=fake.base_url,
-    )
-    srv.start()
-    yield srv
-    if srv.proc is not None:
-        assert srv.stop() == 130, srv.output()
-    stop_leftover_postgres(srv.data_dir)
-    database_backend.release(srv.data_dir)
+        check_exit=True,
+    ) as srv:
+        yield srv
 
 
 async def test_questions_are_spoken_on_the_servers_track_and_stop_when_the_candidate_speaks(

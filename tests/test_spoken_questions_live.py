@@ -23,7 +23,11 @@ from aiortc import MediaStreamTrack, RTCPeerConnection
 
 from clients.interview_client import CandidateSession
 from clients.speech import SpeechTrack
-from tests.conftest import DatabaseBackend, ServerProcess, new_server, stop_leftover_postgres
+from tests.conftest import (
+    DatabaseBackend,
+    ServerProcess,
+    running_server,
+)
 from tests.fake_openai import FakeOpenAI, Reply, Seen, serve_fake_openai
 from tests.fake_speech import Failure, serve_fake_speech
 from tests.fake_voice import FakeVoice, dominant_hz, runs
@@ -74,7 +78,7 @@ def tts_server(
     interviewer: FakeOpenAI,
     voice: FakeVoice,
 ) -> Iterator[ServerProcess]:
-    srv = new_server(
+    with running_server(
         database_backend,
         tmp_path_factory.mktemp("tts-stream") / "data",
         OPENAI_API_KEY="sk-test",
@@ -85,13 +89,9 @@ def tts_server(
         OPENHIRE_TTS_VOICE="verse",
         OPENHIRE_SPEECH_API_KEY="sk-test",
         OPENHIRE_SPEECH_BASE_URL=voice.base_url,
-    )
-    srv.start()
-    yield srv
-    if srv.proc is not None:
-        assert srv.stop() == 130, srv.output()
-    stop_leftover_postgres(srv.data_dir)
-    database_backend.release(srv.data_dir)
+        check_exit=True,
+    ) as srv:
+        yield srv
 
 
 class Listener:

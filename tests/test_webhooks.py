@@ -21,7 +21,11 @@ import pytest
 
 from server.notify.signing import new_secret
 from server.notify.targets import WebhookSender
-from tests.conftest import DatabaseBackend, ServerProcess, new_server, stop_leftover_postgres
+from tests.conftest import (
+    DatabaseBackend,
+    ServerProcess,
+    running_server,
+)
 from tests.notify_helpers import (
     Person,
     Receiver,
@@ -59,15 +63,10 @@ ALL_EVENTS = [
 def hook_server(
     tmp_path_factory: pytest.TempPathFactory, database_backend: DatabaseBackend
 ) -> Iterator[ServerProcess]:
-    srv = new_server(database_backend, tmp_path_factory.mktemp("hooks") / "data", **ENV)
-    srv.start()
-    try:
+    with running_server(
+        database_backend, tmp_path_factory.mktemp("hooks") / "data", **ENV, check_exit=True
+    ) as srv:
         yield srv
-    finally:
-        if srv.proc is not None:
-            assert srv.stop() == 130, srv.output()
-        stop_leftover_postgres(srv.data_dir)
-        database_backend.release(srv.data_dir)
 
 
 @pytest.fixture
@@ -342,21 +341,14 @@ def strict_server(
     tmp_path_factory: pytest.TempPathFactory, database_backend: DatabaseBackend
 ) -> Iterator[ServerProcess]:
     """A server as deployed: private targets refused."""
-    srv = new_server(
+    with running_server(
         database_backend,
         tmp_path_factory.mktemp("strict") / "data",
         OPENHIRE_WEBHOOK_TIMEOUT="1",
         OPENHIRE_WEBHOOK_FIRST_RETRY="0.05",
         OPENHIRE_WEBHOOK_MAX_ATTEMPTS="2",
-    )
-    srv.start()
-    try:
+    ) as srv:
         yield srv
-    finally:
-        if srv.proc is not None:
-            srv.stop()
-        stop_leftover_postgres(srv.data_dir)
-        database_backend.release(srv.data_dir)
 
 
 @pytest.mark.parametrize(
