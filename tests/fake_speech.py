@@ -21,7 +21,8 @@ gets its sentence back knows the audio that reached the server was that speech, 
 cut at the right places.
 
 Planned failures (a status with an OpenAI-style error body, a delay) come first, in order,
-then every request is recognised. Every request is recorded for the test to inspect.
+then every request is recognised (after a planned delay, ``delays``, if there is one). Every
+request is recorded for the test to inspect.
 
     with serve_fake_speech() as fake:
         fake.fail(Failure(503), Failure(503))
@@ -92,6 +93,8 @@ class FakeSpeech:
     def __init__(self, sentences: tuple[str, ...] = SENTENCES) -> None:
         self.sentences = sentences
         self.failures: deque[Failure] = deque()
+        # Seconds the next transcriptions (answered, not failed) wait before answering, in order.
+        self.delays: deque[float] = deque()
         self.requests: list[Heard] = []
         # The form fields of every request answered with an error (planned or not).
         self.refused: list[dict[str, Any]] = []
@@ -170,6 +173,8 @@ class FakeSpeech:
                 await asyncio.sleep(failure.delay_s)
             kind = "server_error" if failure.status >= 500 else "invalid_request_error"
             return _error(failure.status, failure.message, kind, failure.code, failure.headers)
+        if self.delays:
+            await asyncio.sleep(self.delays.popleft())
         if not fields.get("model"):
             return _error(400, "you must provide a model parameter", "invalid_request_error", None)
         if not isinstance(upload, UploadFile):
