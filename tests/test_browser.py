@@ -730,8 +730,8 @@ def test_a_reload_is_not_time_away_and_a_hidden_tab_is(
     q1 = answer_current_question(c, ANSWERS[0], None)
     expect(presence).to_have_text("Candidate connected")
 
-    # Half an answer written, then the page is reloaded. The browser's unload hides the page
-    # (visibilitychange) before it closes the socket with 1001: that is a reload, not a tab
+    # Half an answer written, then the page is reloaded. The page closes its socket with 4100
+    # at `pagehide`, before the unload hides it (visibilitychange): that is a reload, not a tab
     # left, and the live view says so while the candidate is gone.
     expect(c.locator("#question-text")).not_to_have_text(q1)
     expect(c.locator("#answer")).to_be_enabled()

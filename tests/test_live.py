@@ -174,6 +174,36 @@ async def test_disconnect_mid_question_and_resume_where_it_was(server):
         await close_clients(iv)
 
 
+@pytest.mark.parametrize(
+    ("close", "cause"),
+    [
+        (1001, "reload"),  # a browser unloading the page
+        (4100, "reload"),  # the page closing its socket itself as it unloads
+        (1000, "network_drop"),  # any other close is not a reload
+        (None, "network_drop"),  # no close frame at all
+    ],
+)
+async def test_the_close_code_says_why_the_candidate_left(server, close, cause):
+    iv = await new_interview(server)
+    try:
+        session = await CandidateSession.open(iv.candidate, iv.id)
+        await session.next_question()
+        if close is None:
+            session.ws.transport.abort()
+        else:
+            await session.ws.close(code=close)
+        back = await CandidateSession.open(iv.candidate, iv.id)
+        await back.close()
+        gone = [
+            e["data"]
+            for e in await stored_events(server, iv.id)
+            if e["kind"] == "connection" and e["data"]["status"] == "disconnected"
+        ]
+        assert gone[0]["cause"] == cause, gone
+    finally:
+        await close_clients(iv)
+
+
 async def test_a_second_candidate_socket_replaces_the_first(server):
     iv = await new_interview(server)
     try:

@@ -11,7 +11,7 @@ from enum import IntEnum, StrEnum
 
 class CloseCode(IntEnum):
     NORMAL = 1000  # the interview ended; do not reconnect
-    GOING_AWAY = 1001
+    GOING_AWAY = 1001  # a browser unloading the page
     MESSAGE_TOO_BIG = 1009  # a frame over the size limit
     SERVER_RESTARTING = 1012  # reconnect with a new ticket after a short pause
     TRY_AGAIN_LATER = 1013  # a service the nodes share (Redis) is out of reach; retry later
@@ -24,6 +24,7 @@ class CloseCode(IntEnum):
     REPLACED = 4010  # another socket took over this candidate's session
     INVALID_REQUEST = 4022  # a bad socket parameter (a malformed or out-of-range since)
     RATE_LIMITED = 4029  # too many messages; reconnect after a pause
+    PAGE_LEAVING = 4100  # sent by a client as its page unloads (a script cannot send 1001)
     INTERNAL_ERROR = 1011
 
 

@@ -83,9 +83,10 @@ def parse_since(raw: str) -> int:
 
 def disconnect_cause(code: int | None) -> DisconnectCause:
     """What a candidate socket's close code says about the gap that follows: browsers close
-    with 1001 (going away) when the page unloads, as on a reload; 1012 is this server going
-    down; anything else (1006 above all: no close frame) is a lost connection."""
-    if code == CloseCode.GOING_AWAY:
+    with 1001 (going away) when the page unloads, as on a reload, and a page closes with 4100
+    itself as it goes (its own close does not depend on the browser's teardown); 1012 is this
+    server going down; anything else (1006 above all: no close frame) is a lost connection."""
+    if code in (CloseCode.GOING_AWAY, CloseCode.PAGE_LEAVING):
         return "reload"
     if code == CloseCode.SERVER_RESTARTING:
         return "server_restart"

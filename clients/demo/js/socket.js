@@ -13,10 +13,11 @@
 //   happened: sent with {live: true}, they go out only on an open socket and are never resent,
 //   because the next connection reports the state afresh. A stale "tab hidden" replayed after
 //   a reconnect would accuse the candidate of an absence that had ended.
-// - On unload (a reload, a closed tab) the browser closes the socket with 1001 "going away",
-//   which the server logs as a reload (a page cannot send 1001 itself). From `pagehide` on the
-//   socket sends nothing live and does not reconnect, so nothing the unload itself causes (its
-//   visibilitychange to hidden) reaches the server; the closing frame is left to the browser.
+// - On unload (a reload, a closed tab) the page closes the socket itself at `pagehide` with
+//   4100 "page leaving", which the server logs as a reload, as it does the browser's own 1001
+//   (a script cannot send 1001, and the browser's may be lost when the page goes quickly). From
+//   `pagehide` on the socket sends nothing and does not reconnect, so nothing the unload itself
+//   causes (its visibilitychange to hidden) reaches the server.
 
 import { ApiError, api } from "./api.js";
 import { Backoff, retryAfterOf } from "./backoff.js";
@@ -32,6 +33,8 @@ const FINAL_CODES = new Map([
   [4009, "interview_ended"],
   [4010, "replaced"],
 ]);
+// Sent by the page as it unloads (docs/protocol.md, section 2).
+const PAGE_LEAVING = 4100;
 const CONNECT_TIMEOUT_MS = 10000;
 const MAX_BUFFERED_BYTES = 512 * 1024;
 // A connection that lasted this long was a success: the next drop starts the backoff afresh.
@@ -83,6 +86,13 @@ export class InterviewSocket {
     this.onPageHide = () => {
       this.unloading = true;
       clearTimeout(this.timer);
+      // Closed by the page itself, while it still runs: the browser's own 1001 at teardown can
+      // be lost when the page goes quickly, and the server would log a network drop.
+      const ws = this.ws;
+      if (ws) {
+        this.detach();
+        ws.close(PAGE_LEAVING, "page unloading");
+      }
     };
     this.onPageShow = (event) => {
       // Back from the back/forward cache: the page lives again, its socket does not.

@@ -765,8 +765,8 @@ function liveRoom(ctx, interview, job, camera) {
   // Where the candidate is (tab hidden, window unfocused) is a state, reported live: sent only
   // on an open socket, never replayed later, and reported afresh on every connection, so a
   // reload or a reconnect never leaves an old "away" standing (docs/protocol.md, section 7).
-  // An unload's own visibilitychange is not reported: the socket is closed for sending from
-  // `pagehide` on (socket.js), and the browser's close (1001) says it was a reload.
+  // An unload's own visibilitychange is not reported: the page closes the socket at `pagehide`
+  // (socket.js), before it, and that close (4100) says it was a reload.
   let blurTimer = null;
   let blurred = false;
   const signal = (name) => !state.ended && socket.send("proctor", { signal: name }, { live: true });
