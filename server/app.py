@@ -1,4 +1,5 @@
-"""create_app(settings) -> Starlette. The lifespan opens and closes every long-lived resource."""
+"""create_app(settings) -> OpenHireApp (a Starlette). The lifespan opens and closes every
+long-lived resource."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.routing import Match, WebSocketRoute
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from server.auth.provider import IdentityProvider, open_identity_provider
 from server.auth.throttle import LocalLoginThrottle, LoginPolicy
@@ -290,7 +294,7 @@ def create_app(settings: Settings) -> Starlette:
         return JSONResponse(openapi_document)
 
     routes: list[Any] = [r for m in MODULES for r in m.api.routes()]
-    routes += sockets.routes
+    routes += sockets.routes  # listed for completeness; OpenHireApp serves them first
     routes += demo.routes
     from starlette.routing import Route
 
@@ -310,9 +314,39 @@ def create_app(settings: Settings) -> Starlette:
                 expose_headers=["X-Request-ID"],
             )
         )
-    return Starlette(
+    return OpenHireApp(
+        sockets.routes,
         routes=routes,
         middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
+
+
+class OpenHireApp(Starlette):
+    """Starlette, with the interview sockets served below its middleware stack. A live
+    socket holds every layer it passes through for as long as it is open (a coroutine frame
+    each: the error and exception middleware, body size, routing, the route's wrapper),
+    about 6 KB a socket; the sockets need none of them (CORS and body limits are HTTP's, and
+    the handlers answer their own errors with close codes), so they get only the request log
+    and their endpoint. Any other websocket path goes through Starlette as before."""
+
+    def __init__(self, socket_routes: list[WebSocketRoute], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.socket_routes = socket_routes
+        self._sockets = RequestLogMiddleware(_socket_endpoint)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            for route in self.socket_routes:
+                match, child = route.matches(scope)
+                if match is Match.FULL:
+                    scope["app"] = self
+                    scope.update(child)
+                    await self._sockets(scope, receive, send)
+                    return
+        await super().__call__(scope, receive, send)
+
+
+async def _socket_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+    await scope["endpoint"](WebSocket(scope, receive, send))

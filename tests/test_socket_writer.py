@@ -101,3 +101,25 @@ async def test_a_replay_waiting_for_room_ends_when_the_socket_does() -> None:
     assert not waiting.done()
     await writer.aclose()  # the peer went away: the writer stops
     await asyncio.wait_for(waiting, 5)  # and the replay does not hang
+
+
+async def test_an_idle_writer_holds_no_task_and_wakes_for_the_next_frame() -> None:
+    socket = HeldSocket()
+    before = len(asyncio.all_tasks())
+    writer = _writer(socket, 8)
+    assert len(asyncio.all_tasks()) == before  # nothing queued: no task
+    writer.send_text("a")
+    assert len(asyncio.all_tasks()) == before + 1
+    await asyncio.sleep(0.01)
+    assert socket.sent == ["a"]
+    assert len(asyncio.all_tasks()) == before  # drained: the task ended
+    writer.send_text("b")
+    writer.send_text("c")
+    await asyncio.sleep(0.01)
+    assert socket.sent == ["a", "b", "c"]
+    await writer.aclose()  # the peer went away while the writer was idle
+    assert writer.closed.is_set()
+    writer.send_text("late")  # dropped: the socket is done
+    await asyncio.sleep(0.01)
+    assert socket.sent == ["a", "b", "c"]
+    assert len(asyncio.all_tasks()) == before

@@ -1,7 +1,8 @@
 """One WebSocket's outgoing side (the ``Outbox`` a live interview sends to): a bounded queue
-drained by a writer task that this object owns. Sending never blocks the caller; a client too
-slow to keep up is closed with ``slow_consumer`` (it reconnects from its last offset and loses
-nothing)."""
+drained by a writer task that this object owns, started when something is queued and ended
+when the queue is empty (an idle socket, most of them most of the time, holds no task).
+Sending never blocks the caller; a client too slow to keep up is closed with
+``slow_consumer`` (it reconnects from its last offset and loses nothing)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 
 import structlog
+from prometheus_client import Gauge
 from starlette.websockets import WebSocket, WebSocketState
 
 from server.metrics import AnswerClock, Metrics
@@ -48,21 +50,22 @@ class SocketWriter:
         # and an Event, about 3 KB a socket, for a queue empty most of the time).
         self._max_queue = max_queue
         self._pending: list[str | _Close] = []
-        self._wakeup: asyncio.Future[None] | None = None  # the writer waits for something
         self._room: list[asyncio.Future[None]] = []  # send_wait callers wait for room
         self._closing = False
+        self._finished = False
         self.closed = asyncio.Event()
         self.close_code: int | None = None
-        self._task = asyncio.create_task(self._write(), name=f"ws-writer-{role}-{self.id}")
+        # Running only while something is queued (see _write).
+        self._task: asyncio.Task[None] | None = None
         # The candidate's answers are timed from arrival (CandidateInbox) to ack (send).
         self.answers: AnswerClock | None = None
+        self._opened: Gauge | None = None
         if metrics is not None:
             if role == "candidate":
                 self.answers = AnswerClock(metrics.answer_ack)
-            # Counted while this socket's writer lives: it ends with the socket, however.
-            opened = metrics.sockets[role]
-            opened.inc()
-            self._task.add_done_callback(lambda _: opened.dec())
+            # Counted until this socket's writing ends for good (_finish), however it ends.
+            self._opened = metrics.sockets[role]
+            self._opened.inc()
 
     def send(self, message: ServerMessage) -> None:
         if self.answers is not None:
@@ -94,9 +97,8 @@ class SocketWriter:
 
     def _put(self, item: str | _Close) -> None:
         self._pending.append(item)
-        wakeup = self._wakeup
-        if wakeup is not None and not wakeup.done():
-            wakeup.set_result(None)
+        if self._task is None and not self._finished:
+            self._task = asyncio.create_task(self._write(), name=f"ws-writer-{self.role}-{self.id}")
 
     def close(self, code: int, reason: str) -> None:
         """Close after everything queued so far has been sent."""
@@ -114,13 +116,10 @@ class SocketWriter:
         self._put(_Close(code, reason))
 
     async def _write(self) -> None:
+        """Send what is queued, in order; end when the queue is empty (the next ``_put``
+        starts another), or for good after the close frame or a failed send."""
         try:
-            while True:
-                if not self._pending:
-                    self._wakeup = asyncio.get_running_loop().create_future()
-                    await self._wakeup
-                    self._wakeup = None
-                    continue
+            while self._pending:
                 item = self._pending.pop(0)
                 if self._room:
                     room = self._room.pop(0)
@@ -130,30 +129,46 @@ class SocketWriter:
                     self.close_code = item.code
                     if self.websocket.application_state is WebSocketState.CONNECTED:
                         await self.websocket.close(item.code, close_reason(item.reason))
+                    self._finish()
                     return
                 await self.websocket.send_text(item)
         except Exception as exc:  # the peer went away mid-send
             log.debug("socket.write_failed", role=self.role, error=repr(exc))
+            self._finish()
         finally:
-            self._closing = True
-            self.closed.set()
-            for room in self._room:  # nothing more will be written: no one waits for room
-                if not room.done():
-                    room.set_result(None)
+            self._task = None
+
+    def _finish(self) -> None:
+        """Nothing more will be written on this socket."""
+        if self._finished:
+            return
+        self._finished = True
+        self._closing = True
+        self._pending.clear()
+        self.closed.set()
+        for room in self._room:  # nothing more will be written: no one waits for room
+            if not room.done():
+                room.set_result(None)
+        if self._opened is not None:
+            self._opened.dec()
 
     async def wait_closed(self, within_s: float) -> None:
         try:
             await asyncio.wait_for(self.closed.wait(), within_s)
         except TimeoutError:
-            self._task.cancel()
+            await self._stop()
 
     async def aclose(self) -> None:
         """The receive loop ended. If this side asked to close, let the writer send what was
         queued and the close frame (bounded); otherwise the peer is gone: stop the writer."""
-        if self._closing and not self._task.done():
+        if self._closing and not self._finished:
             await self.wait_closed(2.0)
-        self._closing = True
-        if not self._task.done():
-            self._task.cancel()
+        await self._stop()
+
+    async def _stop(self) -> None:
+        task = self._task
+        if task is not None:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
+        self._finish()
