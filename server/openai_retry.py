@@ -12,6 +12,7 @@
 - ``Backoff``: that delay with one caller's settings.
 - ``describe``: the failure in one short line for a person (an error message, a log).
 - ``after_failure``: raise, or wait before the next attempt.
+- ``openai_client``: an ``openai`` client that leaves retrying to its caller.
 
 Each caller keeps its own attempts, its own errors and log lines; the rule is shared."""
 
@@ -23,8 +24,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx2
 import structlog
-from openai import APIConnectionError, APIError, APIResponseValidationError, APIStatusError
+from openai import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    AsyncOpenAI,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -127,3 +135,17 @@ async def after_failure(
     wait = delay(attempt, exc)
     log.info(f"{log_as}retry", **fields, attempt=attempt, delay_s=round(wait, 3), error=repr(exc))
     await asyncio.sleep(wait)
+
+
+def openai_client(
+    *, api_key: str, base_url: str | None, timeout_s: float, http_client: httpx2.AsyncClient | None
+) -> AsyncOpenAI:
+    """An ``openai`` client with no retries of its own (its caller retries by this rule, which
+    the client's would not follow) and a connect bounded by 10 s."""
+    return AsyncOpenAI(
+        api_key=api_key,
+        base_url=base_url,
+        max_retries=0,
+        timeout=httpx2.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
+        http_client=http_client,
+    )

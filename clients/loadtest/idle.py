@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import math
 import sys
 import time
 from collections.abc import Callable
@@ -25,7 +24,7 @@ from clients.interview_client import decode
 from clients.loadtest.report import ProgressLine
 from clients.loadtest.resources import MB, ResourceSampler, mean, server_memory, watch
 from clients.loadtest.results import EXIT_FAILED
-from clients.loadtest.roster import Seat, plan, setup_roster
+from clients.loadtest.roster import Seat, setup_held_roster
 from clients.loadtest.simulate import open_load_socket
 from server.protocol.codec import ProtocolError
 from server.protocol.messages import QuestionDone
@@ -122,22 +121,11 @@ def run_idle(
     from clients.loadtest.idle import hold_idle
 
     n = args.idle
-    accounts = min(n, 25)
-    jobs = math.ceil(n / accounts)
-    progress.say(f"idle: setting up {n} interviews ({accounts} candidates x {jobs} jobs) ...")
-    started = time.perf_counter()
-    roster = setup_roster(
-        base_url,
-        accounts,
-        jobs,
-        plan(1, answer_time_limit_s=3600, total_time_limit_min=240),
-        args.setup_concurrency,
-    )
-    setup_s = time.perf_counter() - started
+    roster = setup_held_roster(base_url, "idle", n, args.setup_concurrency, progress.say)
     idle = asyncio.run(
         hold_idle(
             base_url,
-            roster.seats[:n],
+            roster.seats,
             hold=args.hold,
             sampler=sampler,
             progress=progress.say,
@@ -146,8 +134,8 @@ def run_idle(
     ok = idle["still_open_after_hold"] == n
     return {
         "title": f"{n} idle candidate sessions",
-        "config": {"idle": n, "hold": args.hold, "accounts": accounts, "jobs": jobs},
-        "setup_s": round(setup_s, 1),
+        "config": {"idle": n, "hold": args.hold, "accounts": roster.accounts, "jobs": roster.jobs},
+        "setup_s": round(roster.setup_s, 1),
         "idle": idle,
         "exit_code": 0 if ok else EXIT_FAILED,
     }

@@ -32,7 +32,7 @@ from clients.interview_client import CandidateSession
 from clients.loadtest.report import ProgressLine
 from clients.loadtest.resources import ResourceSampler, measure
 from clients.loadtest.results import EXIT_FAILED
-from clients.loadtest.roster import Seat, plan, setup_roster
+from clients.loadtest.roster import Seat, setup_held_roster
 from clients.loadtest.server_metrics import Scrape, ServerMetrics, increase, quantile
 from clients.loadtest.simulate import open_candidates
 from clients.media import write_clip
@@ -189,22 +189,11 @@ def run_media(
 ) -> dict[str, Any]:
     n: int = args.media
     clip = clip_path(args.media_clip)
-    accounts = min(n, 25)
-    jobs = math.ceil(n / accounts)
-    progress.say(f"media: setting up {n} interviews ({accounts} candidates x {jobs} jobs) ...")
-    started = time.perf_counter()
-    roster = setup_roster(
-        base_url,
-        accounts,
-        jobs,
-        plan(1, answer_time_limit_s=3600, total_time_limit_min=240),
-        args.setup_concurrency,
-    )
-    setup_s = time.perf_counter() - started
+    roster = setup_held_roster(base_url, "media", n, args.setup_concurrency, progress.say)
     media = asyncio.run(
         hold_media(
             base_url,
-            roster.seats[:n],
+            roster.seats,
             hold=args.hold,
             clip=clip,
             ramp_up=args.ramp_up if args.ramp_up is not None else 5.0,
@@ -217,7 +206,7 @@ def run_media(
     return {
         "title": f"{n} media sessions",
         "config": {"media": n, "hold": args.hold, "clip": str(clip)},
-        "setup_s": round(setup_s, 1),
+        "setup_s": round(roster.setup_s, 1),
         "media": media,
         "exit_code": 0 if ok else EXIT_FAILED,
     }

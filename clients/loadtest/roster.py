@@ -5,11 +5,15 @@ candidates, each with a real account, an application and a scheduled interview.
 ``jobs=J`` every candidate applies to each of J jobs: N * J interviews from N accounts, for the
 modes that need many interviews but not many people (idle sockets, saturation), since a
 sign-up hashes a password (argon2: 50-100 ms of server CPU) and an application does not.
+``setup_held_roster`` is that for the modes that hold N sessions at once (idle, media, voice):
+N seats from at most 25 candidates, announced and timed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -153,3 +157,38 @@ def setup_roster(
         )
     except httpx.HTTPError as exc:
         raise SetupError(f"setting up the accounts and interviews failed: {exc!r}") from exc
+
+
+@dataclass(frozen=True)
+class HeldRoster:
+    """The interviews of a mode that holds N sessions at once: exactly N seats, from
+    ``accounts`` candidates applying to ``jobs`` jobs each, set up in ``setup_s`` seconds."""
+
+    recruiter_token: str
+    seats: list[Seat]
+    accounts: int
+    jobs: int
+    setup_s: float
+
+
+def setup_held_roster(
+    base_url: str,
+    mode: str,
+    n: int,
+    concurrency: int,
+    say: Callable[[str], None],
+    interview_plan: dict[str, Any] | None = None,
+) -> HeldRoster:
+    """N interviews for ``mode`` (idle, media, voice), from at most 25 candidates (a sign-up
+    costs the server far more than an application), said as it starts and timed. The plan is
+    ``interview_plan``, or by default one question that waits an hour for its answer: a
+    session that lasts the hold."""
+    accounts = min(n, 25)
+    jobs = math.ceil(n / accounts)
+    say(f"{mode}: setting up {n} interviews ({accounts} candidates x {jobs} jobs) ...")
+    started = time.perf_counter()
+    if interview_plan is None:
+        interview_plan = plan(1, answer_time_limit_s=3600, total_time_limit_min=240)
+    roster = setup_roster(base_url, accounts, jobs, interview_plan, concurrency)
+    setup_s = time.perf_counter() - started
+    return HeldRoster(roster.recruiter_token, roster.seats[:n], accounts, jobs, setup_s)

@@ -30,7 +30,6 @@ import asyncio
 import contextlib
 import fractions
 import hashlib
-import math
 import random
 import re
 import shutil
@@ -53,7 +52,7 @@ from clients.loadtest.metrics import percentile
 from clients.loadtest.report import ProgressLine
 from clients.loadtest.resources import ResourceSampler, mean, measure, watch
 from clients.loadtest.results import EXIT_FAILED, EXIT_LOSS
-from clients.loadtest.roster import Seat, plan, setup_roster
+from clients.loadtest.roster import Seat, plan, setup_held_roster
 from clients.loadtest.simulate import open_candidates
 from clients.loadtest.transcriber import TEXT
 from clients.loadtest.verify import check_interview, read_log
@@ -442,19 +441,16 @@ def run_voice(
 ) -> dict[str, Any]:
     n: int = args.voice
     questions: int = args.questions or 5
-    accounts = min(n, 25)
-    jobs = math.ceil(n / accounts)
-    progress.say(f"voice: setting up {n} interviews ({accounts} candidates x {jobs} jobs) ...")
-    started = time.perf_counter()
     interview_plan = plan(questions, answer_time_limit_s=300, total_time_limit_min=60)
     interview_plan["answer_mode"] = "voice"
-    roster = setup_roster(base_url, accounts, jobs, interview_plan, args.setup_concurrency)
-    setup_s = time.perf_counter() - started
+    roster = setup_held_roster(
+        base_url, "voice", n, args.setup_concurrency, progress.say, interview_plan
+    )
     cpu_before = transcriber.cpu_s()
     voice, voices, logs = asyncio.run(
         run_voices(
             base_url,
-            roster.seats[:n],
+            roster.seats,
             roster.recruiter_token,
             questions=questions,
             ramp_up=args.ramp_up if args.ramp_up is not None else 5.0,
@@ -484,7 +480,7 @@ def run_voice(
     return {
         "title": f"{n} spoken interviews",
         "config": {"voice": n, "questions": questions, "ramp_up": args.ramp_up},
-        "setup_s": round(setup_s, 1),
+        "setup_s": round(roster.setup_s, 1),
         "voice": voice,
         "exit_code": code,
     }

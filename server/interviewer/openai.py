@@ -42,7 +42,6 @@ import pydantic
 import structlog
 from openai import (
     APIError,
-    AsyncOpenAI,
     ContentFilterFinishReasonError,
     LengthFinishReasonError,
 )
@@ -85,7 +84,7 @@ from server.interviewer.prompts import (
     evaluation_messages,
     question_messages,
 )
-from server.openai_retry import Backoff, after_failure, describe
+from server.openai_retry import Backoff, after_failure, describe, openai_client
 from server.openai_retry import is_transient as api_is_transient
 
 log = structlog.get_logger(__name__)
@@ -152,12 +151,8 @@ class OpenAIInterviewer(Interviewer):
         # The one retry rule of OpenAI-compatible APIs (server/openai_retry.py).
         self.retry_delay = Backoff(retry_base_delay_s, retry_max_delay_s)
         # Retries are ours (see the module docstring), so the client's own are off.
-        self._client = AsyncOpenAI(
-            api_key=api_key,
-            base_url=base_url,
-            max_retries=0,
-            timeout=httpx2.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
-            http_client=http_client,
+        self._client = openai_client(
+            api_key=api_key, base_url=base_url, timeout_s=timeout_s, http_client=http_client
         )
 
     @classmethod

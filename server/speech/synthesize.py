@@ -11,14 +11,13 @@ says what then happens to the question's speech).
 
 from __future__ import annotations
 
-import httpx2
+from typing import Unpack
+
 import structlog
 from openai import APIError
 
 from server.config import Settings
-from server.errors import SpeechFailed, SpeechUnavailable
-from server.openai_retry import Backoff, after_failure
-from server.speech.transcribe import speech_client
+from server.speech.client import SpeechClient, SpeechOptions
 
 log = structlog.get_logger(__name__)
 
@@ -26,26 +25,23 @@ PCM_RATE = 24000  # the speech API's pcm: 24 kHz, 16-bit signed little-endian, m
 MAX_INPUT = 4096  # characters the speech API takes in one request
 
 
-class Synthesizer:
+class Synthesizer(SpeechClient):
+    """Text to speech: one client to the speech server, shared by every live interview of the
+    process."""
+
+    call = "speech synthesis"
+    log_as = "speech.synthesis_"
+
     def __init__(
         self,
         *,
         api_key: str,
         model: str,
         voice: str = "alloy",
-        base_url: str | None = None,
-        timeout_s: float = 30.0,
-        attempts: int = 3,
-        retry_base_delay_s: float = 0.5,
-        retry_max_delay_s: float = 8.0,
-        http_client: httpx2.AsyncClient | None = None,
+        **options: Unpack[SpeechOptions],
     ) -> None:
-        self.model = model
+        super().__init__(api_key=api_key, model=model, **options)
         self.voice = voice
-        self.attempts = attempts
-        # The one retry rule of OpenAI-compatible APIs (server/openai_retry.py).
-        self.retry_delay = Backoff(retry_base_delay_s, retry_max_delay_s)
-        self._client = speech_client(api_key, base_url, timeout_s, http_client)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Synthesizer:
@@ -58,9 +54,6 @@ class Synthesizer:
             base_url=settings.speech_base_url,
             attempts=settings.stt_attempts,
         )
-
-    async def aclose(self) -> None:
-        await self._client.close()
 
     async def speak(self, text: str) -> bytes:
         """``text`` spoken: 24 kHz mono 16-bit PCM. Raises SpeechFailed or SpeechUnavailable."""
@@ -76,14 +69,4 @@ class Synthesizer:
                 )
                 return await response.aread()
             except APIError as exc:
-                await after_failure(
-                    exc,
-                    attempt,
-                    attempts=self.attempts,
-                    delay=self.retry_delay,
-                    call="speech synthesis",
-                    failed=SpeechFailed,
-                    unavailable=SpeechUnavailable,
-                    log_as="speech.synthesis_",
-                    model=self.model,
-                )
+                await self._after_failure(exc, attempt)

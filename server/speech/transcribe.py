@@ -33,20 +33,18 @@ import time
 import wave
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
-import httpx2
 import structlog
 from openai import (
     APIError,
-    AsyncOpenAI,
     BadRequestError,
     omit,
 )
 
 from server.config import Settings
-from server.errors import SpeechFailed, SpeechUnavailable
-from server.openai_retry import Backoff, after_failure, describe
+from server.openai_retry import describe
+from server.speech.client import SpeechClient, SpeechOptions
 from server.speech.sentences import Segment, timed_sentences
 
 log = structlog.get_logger(__name__)
@@ -81,44 +79,25 @@ def wav_bytes(pcm: bytes, sample_rate: int) -> bytes:
     return out.getvalue()
 
 
-def speech_client(
-    api_key: str, base_url: str | None, timeout_s: float, http_client: httpx2.AsyncClient | None
-) -> AsyncOpenAI:
-    """The openai client for the speech API (transcription and synthesis): no retries of its
-    own (the callers retry, classifying failures with ``is_transient``), a bounded connect."""
-    return AsyncOpenAI(
-        api_key=api_key,
-        base_url=base_url,
-        max_retries=0,
-        timeout=httpx2.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
-        http_client=http_client,
-    )
+class Transcriber(SpeechClient):
+    """Speech to text: one client to the speech server, shared by every live interview of the
+    process."""
 
-
-class Transcriber:
-    """One client to the speech server, shared by every live interview of the process."""
+    call = "transcription"
+    log_as = "speech.transcription_"
 
     def __init__(
         self,
         *,
         api_key: str,
         model: str,
-        base_url: str | None = None,
-        timeout_s: float = 30.0,
-        attempts: int = 3,
         stream: bool = False,
         language: str | None = None,
-        retry_base_delay_s: float = 0.5,
-        retry_max_delay_s: float = 8.0,
-        http_client: httpx2.AsyncClient | None = None,
+        **options: Unpack[SpeechOptions],
     ) -> None:
-        self.model = model
-        self.attempts = attempts
+        super().__init__(api_key=api_key, model=model, **options)
         self.stream = stream
         self.language = language
-        # The one retry rule of OpenAI-compatible APIs (server/openai_retry.py).
-        self.retry_delay = Backoff(retry_base_delay_s, retry_max_delay_s)
-        self._client = speech_client(api_key, base_url, timeout_s, http_client)
         # Whether to ask for the timing of the text (see the module's docstring).
         self.timed = not stream and not model.startswith(_UNTIMED_MODELS)
 
@@ -135,9 +114,6 @@ class Transcriber:
             stream=settings.stt_stream,
             language=settings.stt_language,
         )
-
-    async def aclose(self) -> None:
-        await self._client.close()
 
     async def transcribe(
         self, pcm: bytes, sample_rate: int, *, on_delta: OnDelta | None = None
@@ -233,21 +209,6 @@ class Transcriber:
             elif event.type == "transcript.text.done":
                 return event.text, None
         return None
-
-    async def _after_failure(self, exc: APIError | None, attempt: int) -> None:
-        """Raise if ``exc`` is permanent or the attempts are spent; else wait before the next.
-        None: a stream cut short (transient)."""
-        await after_failure(
-            exc,
-            attempt,
-            attempts=self.attempts,
-            delay=self.retry_delay,
-            call="transcription",
-            failed=SpeechFailed,
-            unavailable=SpeechUnavailable,
-            log_as="speech.transcription_",
-            model=self.model,
-        )
 
 
 def _refuses_timing(exc: BadRequestError) -> bool:
