@@ -16,7 +16,6 @@ here).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from collections.abc import Callable
@@ -25,6 +24,7 @@ import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
 
+from server.background import BackgroundTask
 from server.cluster.node import ClusterNode
 from server.errors import ClusterUnavailable
 
@@ -63,7 +63,7 @@ class Leases:
         self._renew = self.redis.register_script(_RENEW)
         self._release = self.redis.register_script(_RELEASE)
         self._on_lost: Callable[[uuid.UUID], None] = lambda _id: None
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask(self._renew_all, name="cluster-leases")
 
     @property
     def _ms(self) -> int:
@@ -135,13 +135,10 @@ class Leases:
         self.held.discard(interview_id)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._renew_all(), name="cluster-leases")
+        self._task.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._task.close()
 
     async def _renew_all(self) -> None:
         while True:

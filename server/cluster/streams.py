@@ -29,6 +29,8 @@ import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
 
+from server.background import BackgroundTask
+
 log = structlog.get_logger(__name__)
 
 # Entries kept per stream (about: trimming is by whole macro-nodes), and how long a stream
@@ -53,7 +55,7 @@ class StreamPublisher:
         self._redis = client
         self._queue: deque[tuple[str, StreamItem]] = deque()
         self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask(self._run, name="cluster-stream-publisher")
         self._idle = asyncio.Event()
         self._idle.set()
         self.dropped = 0
@@ -76,15 +78,12 @@ class StreamPublisher:
         self._wakeup.set()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="cluster-stream-publisher")
+        self._task.start()
 
     async def close(self, within_s: float = 2.0) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), within_s)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._task.close()
 
     async def _run(self) -> None:
         while True:
@@ -121,7 +120,7 @@ class StreamFollower:
         self._subscribers: dict[str, set[Subscriber]] = {}
         self._positions: dict[str, str] = {}
         self._changed = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask(self._run, name="cluster-stream-follower")
 
     async def subscribe(self, interview_id: uuid.UUID, subscriber: Subscriber) -> None:
         """Deliver to ``subscriber`` everything appended to the interview's stream from now
@@ -144,13 +143,10 @@ class StreamFollower:
             self._positions.pop(key, None)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="cluster-stream-follower")
+        self._task.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._task.close()
 
     async def _run(self) -> None:
         while True:

@@ -24,6 +24,7 @@ from prometheus_client import Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from server.background import BackgroundTask
 from server.config import Settings
 from server.errors import ConfigurationError
 
@@ -107,10 +108,10 @@ class LoopLagMonitor:
     def __init__(self, lag: Histogram, interval_s: float = 0.1) -> None:
         self._lag = lag
         self._interval = interval_s
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask(self._run, name="loop-lag")
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="loop-lag")
+        self._task.start()
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -120,10 +121,7 @@ class LoopLagMonitor:
             self._lag.observe(max(0.0, loop.time() - due))
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._task.close()
 
 
 class GcPauseMonitor:

@@ -16,6 +16,7 @@ import time
 
 import structlog
 
+from server.background import BackgroundTask
 from server.notify import signing
 from server.notify.notices import Notice
 from server.notify.notifications import Notifications
@@ -51,20 +52,16 @@ class WebhookDispatcher:
         self.lease_s = sender.timeout_s + 10.0
         self._wake = asyncio.Event()
         self._attempts: set[asyncio.Task[None]] = set()
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask(self._run, name="webhook-dispatcher")
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="webhook-dispatcher")
+        self._task.start()
 
     def wake(self) -> None:
         self._wake.set()
 
     async def close(self, within_s: float) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.close()
         if self._attempts:
             _, running = await asyncio.wait(self._attempts, timeout=within_s)
             for task in running:

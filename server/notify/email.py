@@ -30,6 +30,7 @@ import aiosmtplib
 import structlog
 
 from server.auth.recovery import send_next_reset_email
+from server.background import BackgroundTask
 from server.errors import ConfigurationError
 from server.notify.notices import EMAIL_CHANNEL
 from server.store.database import Connection, Pool
@@ -157,20 +158,16 @@ class Mailer:
         self.app_url = app_url.rstrip("/")
         self.poll_s = poll_s
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask(self._run, name="mailer")
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="mailer")
+        self._task.start()
 
     def wake(self) -> None:
         self._wake.set()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.close()
 
     async def _run(self) -> None:
         while True:

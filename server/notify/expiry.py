@@ -15,13 +15,12 @@ out for an interview that has just started.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from datetime import timedelta
 
 import structlog
 
+from server.background import Periodic
 from server.notify.notices import Notice
 from server.notify.notifications import Notifications
 from server.store.database import Pool
@@ -48,25 +47,18 @@ class ExpiryScheduler:
         self._notifications = notifications
         self.every_s = every_s
         self.remind_before = timedelta(seconds=remind_before_s)
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = Periodic(
+            self.run_once,
+            every_s=every_s,
+            name="expiry-scheduler",
+            failed_event="expiry.pass_failed",
+        )
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="expiry-scheduler")
+        self._periodic.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except Exception as exc:  # the database went away: the next pass tries again
-                log.warning("expiry.pass_failed", error=f"{type(exc).__name__}: {exc}")
-            await asyncio.sleep(self.every_s)
+        await self._periodic.close()
 
     async def run_once(self) -> tuple[int, int]:
         """One pass; returns how many interviews it expired and reminded."""

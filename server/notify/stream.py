@@ -27,6 +27,7 @@ import asyncpg
 import orjson
 import structlog
 
+from server.background import BackgroundTask
 from server.config import Settings
 from server.notify.notices import EMAIL_CHANNEL, STREAM_CHANNEL, WEBHOOK_CHANNEL, Notification
 from server.notify.notifications import Notifications
@@ -95,7 +96,7 @@ class NotificationHub:
         self._subscriptions: dict[uuid.UUID, set[Subscription]] = {}
         self._conn: asyncpg.Connection[asyncpg.Record] | None = None
         self._lost = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask(self._keep_listening, name="notification-listener")
 
     @property
     def streams(self) -> int:
@@ -115,14 +116,10 @@ class NotificationHub:
 
     def start(self) -> None:
         """Watch the connection, and make it again when it is lost."""
-        self._task = asyncio.create_task(self._keep_listening(), name="notification-listener")
+        self._task.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.close()
         if self._conn is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._conn.close(), 5)

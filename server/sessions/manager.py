@@ -27,6 +27,7 @@ from typing import Any
 
 import structlog
 
+from server.background import BackgroundTask
 from server.config import Settings
 from server.errors import ClusterUnavailable, InterviewOver, NotFound, OpenHireError
 from server.interviewer.base import Criterion, Interviewer, JobBrief
@@ -108,7 +109,7 @@ class SessionManager:
         # frame (the owner's answers to their commands); and the manager's own tasks.
         self.watcher_sockets: dict[str, Callable[[str], None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._sweeper: asyncio.Task[None] | None = None
+        self._sweeper = BackgroundTask(self._sweep, name="cluster-orphans")
         if cluster is not None:
             cluster.node.on("release", self._on_release)
             cluster.node.on("command", self._on_command)
@@ -357,7 +358,7 @@ class SessionManager:
     def start_sweeping(self) -> None:
         """Behind several nodes: adopt interviews in progress that no node owns (their owner
         died, or stopped, and no candidate has reconnected), so that their timers run."""
-        self._sweeper = asyncio.create_task(self._sweep(), name="cluster-orphans")
+        self._sweeper.start()
 
     async def _sweep(self) -> None:
         assert self.cluster is not None
@@ -389,10 +390,7 @@ class SessionManager:
         that the next node takes its interviews at once."""
         if self.cluster is None:
             return
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+        await self._sweeper.close()
         for task in list(self._tasks):
             with contextlib.suppress(Exception):
                 await task

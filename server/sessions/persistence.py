@@ -29,7 +29,6 @@ and those are dropped here unwritten, so the interview's offsets stay dense.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from collections import deque
@@ -38,6 +37,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import structlog
 
+from server.background import BackgroundTask
 from server.errors import StaleOwner
 from server.sessions.actions import LogEntry, Persist
 from server.store.database import is_transient
@@ -96,7 +96,7 @@ class EventWriter:
         self._wakeup = asyncio.Event()
         self.soft_limit = soft_limit
         self.max_batch = max_batch
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask(self._run, name="event-writer")
         self._closing = False
         self._idle = asyncio.Event()
         self._idle.set()
@@ -118,7 +118,7 @@ class EventWriter:
         self._wakeup.set()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="event-writer")
+        self._task.start()
 
     async def drain(self, within_s: float) -> bool:
         """Wait until everything submitted so far is committed (or failed)."""
@@ -133,10 +133,7 @@ class EventWriter:
         if not drained:
             log.error("event_writer.not_drained", queued=len(self._queue))
         self._closing = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._task.close()
 
     async def _run(self) -> None:
         while not self._closing:

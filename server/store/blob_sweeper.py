@@ -23,11 +23,9 @@ and ``settle_blob`` waits for a sweep in progress and then reports that the reco
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
 import structlog
 
+from server.background import Periodic
 from server.errors import BlobStoreError
 from server.store.blobs import BlobStore
 from server.store.database import Connection, Pool
@@ -90,7 +88,9 @@ class BlobSweeper:
         self._blobs = blobs
         self.every_s = every_s
         self.delete_within_s = delete_within_s
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = Periodic(
+            self.sweep, every_s=every_s, name="blob-sweeper", failed_event="blob_sweeper.failed"
+        )
 
     @classmethod
     def for_grace(cls, pool: Pool, blobs: BlobStore, grace_s: float) -> BlobSweeper:
@@ -99,22 +99,10 @@ class BlobSweeper:
         return cls(pool, blobs, every_s=min(60.0, max(0.2, grace_s / 4)))
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="blob-sweeper")
+        self._periodic.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.sweep()
-            except Exception as exc:  # the database went away: the next pass tries again
-                log.warning("blob_sweeper.failed", error=f"{type(exc).__name__}: {exc}")
-            await asyncio.sleep(self.every_s)
+        await self._periodic.close()
 
     async def sweep(self) -> int:
         """One pass: every record that is due, until none is left or a delete fails; returns
