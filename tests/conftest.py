@@ -364,20 +364,17 @@ def server(
     tmp_path_factory: pytest.TempPathFactory, database_backend: DatabaseBackend
 ) -> Iterator[ServerProcess]:
     """The server most tests share; tests keep apart by creating their own accounts."""
-    srv = new_server(database_backend, tmp_path_factory.mktemp("shared") / "data")
-    srv.start()
-    yield srv
-    if srv.proc is not None:
-        # Ctrl-C: uvicorn shuts down gracefully, then re-raises SIGINT: exit status 130.
-        code = srv.stop()
-        assert code == 130, srv.output()
-        if srv.embedded:
-            assert "embedded_postgres.stopped" in srv.output()
-        else:
-            # With DATABASE_URL no PostgreSQL of its own is started (or stopped).
-            assert "embedded_postgres" not in srv.output()
-    stop_leftover_postgres(srv.data_dir)
-    database_backend.release(srv.data_dir)
+    with running_server(database_backend, tmp_path_factory.mktemp("shared") / "data") as srv:
+        yield srv
+        if srv.proc is not None:
+            # Ctrl-C: uvicorn shuts down gracefully, then re-raises SIGINT: exit status 130.
+            code = srv.stop()
+            assert code == 130, srv.output()
+            if srv.embedded:
+                assert "embedded_postgres.stopped" in srv.output()
+            else:
+                # With DATABASE_URL no PostgreSQL of its own is started (or stopped).
+                assert "embedded_postgres" not in srv.output()
     shutil.rmtree(srv.data_dir, ignore_errors=True)
 
 

@@ -24,7 +24,7 @@ from clients.assess.jobs import BACKEND, SALES, SUPPORT, JobSpec
 from clients.assess.personas import PERSONAS
 from clients.assess.run import Interviewed, interview_in_process, interview_over_sockets
 from server.interviewer.evaluation import recommendation_for
-from tests.conftest import DatabaseBackend, ServerProcess, new_server, stop_leftover_postgres
+from tests.conftest import DatabaseBackend, ServerProcess, running_server
 from tests.fake_openai import FakeOpenAI, Reply, Seen, serve_fake_openai
 from tests.live_helpers import _signup, stored_events
 
@@ -317,19 +317,14 @@ def openai_server(
     tmp_path_factory: pytest.TempPathFactory,
     database_backend: DatabaseBackend,
 ) -> Iterator[ServerProcess]:
-    srv = new_server(
+    with running_server(
         database_backend,
         tmp_path_factory.mktemp("assess-openai") / "data",
         OPENAI_API_KEY="test-key",
         OPENAI_BASE_URL=fake_model.base_url,
         OPENHIRE_MODEL=MODEL,
-    )
-    srv.start()
-    yield srv
-    if srv.proc is not None:
-        srv.stop()
-    stop_leftover_postgres(srv.data_dir)
-    database_backend.release(srv.data_dir)
+    ) as srv:
+        yield srv
 
 
 @pytest.mark.slow

@@ -107,16 +107,25 @@ def fake() -> Iterator[FakeSpeech]:
         yield fake
 
 
+def chromium_saying(
+    playwright: Playwright,  # noqa: F811
+    folder: Path,
+    *sentences: str,
+) -> contextlib.AbstractContextManager[Browser]:
+    """Chromium whose fake microphone plays ``sentences`` as ``write_speech`` writes them into
+    ``folder`` (and the default fake camera)."""
+    require_espeak()
+    write_speech(folder / "speech.wav", *sentences)
+    return with_fake_devices(playwright, microphone=folder / "speech.wav")
+
+
 @pytest.fixture(scope="module")
 def speaking_browser(
     playwright: Playwright,  # noqa: F811
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Browser]:
-    """Chromium whose fake microphone speaks the sentence (and the default fake camera)."""
-    require_espeak()
-    folder = tmp_path_factory.mktemp("fake-speech")
-    write_speech(folder / "speech.wav")
-    with with_fake_devices(playwright, microphone=folder / "speech.wav") as chromium:
+    """Chromium whose fake microphone speaks the sentence."""
+    with chromium_saying(playwright, tmp_path_factory.mktemp("fake-speech")) as chromium:
         yield chromium
 
 
@@ -126,10 +135,8 @@ def two_sentence_browser(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Browser]:
     """Chromium whose fake microphone answers in two sentences, a short pause between them."""
-    require_espeak()
     folder = tmp_path_factory.mktemp("fake-speech-two")
-    write_speech(folder / "speech.wav", SENTENCES[0], SENTENCES[3])
-    with with_fake_devices(playwright, microphone=folder / "speech.wav") as chromium:
+    with chromium_saying(playwright, folder, SENTENCES[0], SENTENCES[3]) as chromium:
         yield chromium
 
 

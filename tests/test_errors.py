@@ -17,7 +17,14 @@ from starlette.routing import Route
 
 from server.app import create_app
 from server.config import Settings
-from tests.conftest import ServerProcess, job_payload, stop_leftover_postgres, unique_email
+from tests.conftest import (
+    DatabaseBackend,
+    ServerProcess,
+    job_payload,
+    running_server,
+    stop_leftover_postgres,
+    unique_email,
+)
 
 PUBLIC = {
     ("GET", "/healthz"),
@@ -260,16 +267,14 @@ def test_no_cors_by_default(client: httpx.Client) -> None:
 
 @pytest.fixture(scope="module")
 def cors_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """A server of its own, with one allowed origin; the last test stops its database."""
-    srv = ServerProcess(
-        data_dir=tmp_path_factory.mktemp("cors") / "data",
-        env_overrides={"OPENHIRE_CORS_ORIGINS": "https://app.example, https://admin.example"},
-    )
-    srv.start()
-    yield srv
-    if srv.proc is not None:
-        srv.stop()
-    stop_leftover_postgres(srv.data_dir)
+    """A server of its own, with one allowed origin; the last test stops its database (so an
+    embedded one, whatever the backend of the other tests)."""
+    with running_server(
+        DatabaseBackend("embedded"),
+        tmp_path_factory.mktemp("cors") / "data",
+        OPENHIRE_CORS_ORIGINS="https://app.example, https://admin.example",
+    ) as srv:
+        yield srv
 
 
 def test_configured_cors_origins(cors_server: ServerProcess) -> None:

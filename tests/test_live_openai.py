@@ -15,7 +15,7 @@ from clients.interview_client import CandidateSession
 from server.interviewer.base import Criterion
 from server.interviewer.evaluation import rubric_version
 from server.interviewer.prompts import PROMPT_VERSION
-from tests.conftest import DatabaseBackend, ServerProcess, new_server, stop_leftover_postgres
+from tests.conftest import DatabaseBackend, ServerProcess, running_server
 from tests.fake_openai import FakeOpenAI, Reply, serve_fake_openai
 from tests.live_helpers import LONG_ANSWER, Interview, close_clients, new_interview, stored_events
 
@@ -94,19 +94,14 @@ def openai_server(
     database_backend: DatabaseBackend,
 ) -> Iterator[ServerProcess]:
     """One server for the module (as make_server would start it), configured for OpenAI."""
-    srv = new_server(
+    with running_server(
         database_backend,
         tmp_path_factory.mktemp("openai") / "data",
         OPENAI_API_KEY=API_KEY,
         OPENAI_BASE_URL=fake_server.base_url,
         OPENHIRE_MODEL=MODEL,
-    )
-    srv.start()
-    yield srv
-    if srv.proc is not None:
-        srv.stop()
-    stop_leftover_postgres(srv.data_dir)
-    database_backend.release(srv.data_dir)
+    ) as srv:
+        yield srv
 
 
 @pytest.fixture

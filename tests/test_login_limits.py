@@ -30,8 +30,7 @@ from server.errors import ConfigurationError, ServerBusy
 from tests.conftest import (
     DatabaseBackend,
     ServerProcess,
-    new_server,
-    stop_leftover_postgres,
+    running_server,
     unique_email,
 )
 
@@ -44,7 +43,7 @@ BLOCK_AFTER_IP = 20
 def proxied_server(
     tmp_path_factory: pytest.TempPathFactory, database_backend: DatabaseBackend
 ) -> Iterator[ServerProcess]:
-    srv = new_server(
+    with running_server(
         database_backend,
         tmp_path_factory.mktemp("limits") / "data",
         OPENHIRE_TRUSTED_PROXIES="127.0.0.1",
@@ -53,13 +52,8 @@ def proxied_server(
         # A queue long enough that no test here but the one about it meets a 503.
         OPENHIRE_PASSWORD_HASH_CONCURRENCY="2",
         OPENHIRE_PASSWORD_HASH_QUEUE="40",
-    )
-    srv.start()
-    yield srv
-    if srv.proc is not None:
-        srv.stop()
-    stop_leftover_postgres(srv.data_dir)
-    database_backend.release(srv.data_dir)
+    ) as srv:
+        yield srv
     shutil.rmtree(srv.data_dir, ignore_errors=True)
 
 

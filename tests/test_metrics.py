@@ -30,6 +30,7 @@ from tests.conftest import (
     free_port,
     minimal_pdf,
     new_server,
+    running_server,
     stop_leftover_postgres,
 )
 from tests.fake_openai import FakeOpenAI, Reply, serve_fake_openai
@@ -93,15 +94,10 @@ async def wait_for(
 def start_with_metrics(
     backend: DatabaseBackend, data_dir: Path, **env: str
 ) -> Iterator[ServerProcess]:
-    srv = new_server(backend, data_dir, OPENHIRE_METRICS_PORT=str(free_port()), **env)
-    srv.start()
-    try:
+    with running_server(
+        backend, data_dir, OPENHIRE_METRICS_PORT=str(free_port()), **env, check_exit=True
+    ) as srv:
         yield srv
-    finally:
-        if srv.proc is not None:
-            assert srv.stop() == 130, srv.output()
-        stop_leftover_postgres(srv.data_dir)
-        backend.release(srv.data_dir)
 
 
 @pytest.fixture(scope="module")

@@ -33,8 +33,7 @@ from tests.conftest import (
     DatabaseBackend,
     ServerProcess,
     job_payload,
-    new_server,
-    stop_leftover_postgres,
+    running_server,
     unique_email,
 )
 
@@ -85,18 +84,12 @@ def rls_server(
 ) -> Iterator[ServerProcess]:
     """A server whose database was bootstrapped with a Supabase project's default privileges
     before the migrations ran."""
-    srv = new_server(
+    with running_server(
         database_backend,
         tmp_path_factory.mktemp("rls") / "data",
         OPENHIRE_BOOTSTRAP_DEFAULT_PRIVILEGES=request.param,
-    )
-    srv.start()
-    try:
+    ) as srv:
         yield srv
-    finally:
-        srv.stop()
-        stop_leftover_postgres(srv.data_dir)
-        database_backend.release(srv.data_dir)
 
 
 @pytest.fixture(scope="module")

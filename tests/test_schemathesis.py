@@ -43,8 +43,7 @@ from tests.conftest import (
     ServerProcess,
     job_payload,
     minimal_pdf,
-    new_server,
-    stop_leftover_postgres,
+    running_server,
 )
 
 pytestmark = pytest.mark.slow
@@ -94,13 +93,8 @@ FUZZ_SETTINGS = settings(
 def fuzz_server(
     tmp_path_factory: pytest.TempPathFactory, database_backend: DatabaseBackend
 ) -> Iterator[ServerProcess]:
-    srv = new_server(database_backend, tmp_path_factory.mktemp("schemathesis") / "data")
-    srv.start()
-    yield srv
-    if srv.proc is not None:
-        srv.stop()
-    stop_leftover_postgres(srv.data_dir)
-    database_backend.release(srv.data_dir)
+    with running_server(database_backend, tmp_path_factory.mktemp("schemathesis") / "data") as srv:
+        yield srv
     shutil.rmtree(srv.data_dir, ignore_errors=True)
 
 

@@ -72,13 +72,24 @@ async def connected(session: CandidateSession) -> None:
         assert message["state"] not in ("failed", "closed"), message
 
 
-async def speaking(session: CandidateSession, track: SpeechTrack) -> RTCPeerConnection:
+async def connect_microphone(session: CandidateSession, track: SpeechTrack) -> RTCPeerConnection:
+    """The candidate's peer, sending ``track``, connected."""
     pc = RTCPeerConnection()
     pc.addTransceiver(track, direction="sendonly")
     reply = await session.offer_media(pc, "offer-1")
     assert reply["type"] == "rtc.answer", reply
     await connected(session)
     return pc
+
+
+@contextlib.asynccontextmanager
+async def speaking(session: CandidateSession, track: SpeechTrack) -> AsyncIterator[None]:
+    """``connect_microphone`` for the block; the peer closed when it ends, however it ends."""
+    pc = await connect_microphone(session, track)
+    try:
+        yield
+    finally:
+        await pc.close()
 
 
 async def events_of(iv: Interview) -> list[dict[str, Any]]:
@@ -114,8 +125,7 @@ async def test_a_spoken_interview_answer_by_answer(
     watcher = await WatcherSession.open(iv.recruiter, iv.id)
     async with await CandidateSession.open(iv.candidate, iv.id) as session:
         q1 = await session.next_question()
-        pc = await speaking(session, track)
-        try:
+        async with speaking(session, track):
             # 1. The answer ends by itself: 1.2 s of silence after the sentence.
             assert q1["answer_mode"] == "voice"
             track.say(silence(0.5, 48000) + spoken(SENTENCES[0], 48000))
@@ -154,8 +164,6 @@ async def test_a_spoken_interview_answer_by_answer(
             assert done["text"] == f"{SENTENCES[2]} {SENTENCES[3]}"
             assert (await asyncio.wait_for(acked, 10))["type"] == "ack"
             await session.receive_until("interview.ended", timeout=30)
-        finally:
-            await pc.close()
     # The watcher saw each answer's transcript live.
     seen: list[str] = []
     async with asyncio.timeout(10):
@@ -220,8 +228,7 @@ async def test_the_transcript_comes_phrase_by_phrase_while_the_candidate_speaks(
     pause = silence(0.7, 48000)
     async with await CandidateSession.open(iv.candidate, iv.id) as session:
         q1 = await session.next_question()
-        pc = await speaking(session, track)
-        try:
+        async with speaking(session, track):
             acked = expect_ack(session, f"voice:{q1['question_id']}")
             track.say(pause.join(spoken(s, 48000) for s in said))
             first = await session.receive_until("transcript.delta", timeout=20)
@@ -238,8 +245,6 @@ async def test_the_transcript_comes_phrase_by_phrase_while_the_candidate_speaks(
                     pieces.append(message["text"])
             done = message
             assert (await asyncio.wait_for(acked, 10))["type"] == "ack"
-        finally:
-            await pc.close()
     # In the order said, each phrase once (the last may not have come before the end).
     whole = " ".join(said)
     assert "".join(pieces) in (SENTENCES[0], " ".join(said[:2]), whole), pieces
@@ -261,8 +266,7 @@ async def test_a_failed_transcription_keeps_the_audio_and_goes_on(
     track = SpeechTrack(48000)
     async with await CandidateSession.open(iv.candidate, iv.id) as session:
         q1 = await session.next_question()
-        pc = await speaking(session, track)
-        try:
+        async with speaking(session, track):
             # Every request fails: the live transcript's phrase, then the answer's own.
             refused = Failure(401, code="invalid_api_key", message="Incorrect API key provided")
             fake.fail(*[refused] * 10)
@@ -275,8 +279,6 @@ async def test_a_failed_transcription_keeps_the_audio_and_goes_on(
             assert (await asyncio.wait_for(acked, 10))["type"] == "ack"
             q2 = await session.next_question()  # the interview goes on
             assert q2["question_id"] != q1["question_id"]
-        finally:
-            await pc.close()
     (answer,) = [e for e in await events_of(iv) if e["kind"] == "answer"]
     assert answer["data"]["transcribed"] is False
     assert answer["data"]["transcription_error"] == "SpeechFailed"
@@ -294,8 +296,7 @@ async def test_answer_end_with_nothing_to_end(
         # No microphone yet.
         reply = await session.request({**end, "client_id": uuid.uuid4().hex})
         assert (reply["type"], reply["code"]) == ("error", "no_speech"), reply
-        pc = await speaking(session, track)
-        try:
+        async with speaking(session, track):
             await asyncio.sleep(0.5)
             # Silence only: nothing to end; the answer still waits.
             replies = await asyncio.gather(
@@ -307,8 +308,6 @@ async def test_answer_end_with_nothing_to_end(
                 {"type": "answer.end", "question_id": "q-nope", "client_id": "x"}
             )
             assert (reply["type"], reply["code"]) == ("error", "stale_question")
-        finally:
-            await pc.close()
     assert not [e for e in await events_of(iv) if e["kind"] == "answer"]
 
 
@@ -337,8 +336,7 @@ async def test_a_paused_answer_hears_nothing_until_resumed(
     track = SpeechTrack(48000)
     async with await CandidateSession.open(iv.candidate, iv.id) as session:
         q1 = await session.next_question()
-        pc = await speaking(session, track)
-        try:
+        async with speaking(session, track):
             pause = {"type": "answer.pause", "question_id": q1["question_id"]}
             await session.ws.send(json.dumps({**pause, "client_id": "p1", "paused": True}))
             track.say(spoken(SENTENCES[0], 48000) + silence(2.0, 48000))
@@ -350,8 +348,6 @@ async def test_a_paused_answer_hears_nothing_until_resumed(
             # Only what was said after the resume is the answer.
             assert done["text"] == SENTENCES[1]
             assert (await asyncio.wait_for(acked, 10))["type"] == "ack"
-        finally:
-            await pc.close()
 
 
 @pytest.fixture(scope="module")
@@ -447,7 +443,7 @@ async def speak_then_drop(iv: Interview, sentence: str) -> str:
     session = await CandidateSession.open(iv.candidate, iv.id)
     assert session.ready is not None and session.ready["answer_in_progress"] is None
     q1 = await session.next_question()
-    pc = await speaking(session, track)
+    pc = await connect_microphone(session, track)
     track.say(voiced(sentence))
     await session.receive_until("speech.started", timeout=15)
     await track.said()
@@ -477,20 +473,23 @@ async def recognised_answers(
     return heard
 
 
+@contextlib.asynccontextmanager
 async def resumed(
     iv: Interview, question_id: str
-) -> tuple[CandidateSession, SpeechTrack, RTCPeerConnection, dict[str, Any]]:
-    """The candidate back: a new socket (whose session.ready has the answer in progress) and
-    a new peer."""
-    session = await CandidateSession.open(iv.candidate, iv.id)
-    assert session.ready is not None
-    in_progress = session.ready["answer_in_progress"]
-    assert in_progress is not None, session.ready
-    assert (in_progress["question_id"], in_progress["status"]) == (question_id, "kept")
-    assert 1.0 < in_progress["heard_s"] < 6.0, in_progress
-    await session.next_question()  # the question, sent again
-    track = SpeechTrack(48000)
-    return session, track, await speaking(session, track), in_progress
+) -> AsyncIterator[tuple[CandidateSession, SpeechTrack, dict[str, Any]]]:
+    """The candidate back for the block: a new socket (whose session.ready has the answer in
+    progress) and a new peer, both closed when it ends. The socket, the peer's track and the
+    answer in progress."""
+    async with await CandidateSession.open(iv.candidate, iv.id) as session:
+        assert session.ready is not None
+        in_progress = session.ready["answer_in_progress"]
+        assert in_progress is not None, session.ready
+        assert (in_progress["question_id"], in_progress["status"]) == (question_id, "kept")
+        assert 1.0 < in_progress["heard_s"] < 6.0, in_progress
+        await session.next_question()  # the question, sent again
+        track = SpeechTrack(48000)
+        async with speaking(session, track):
+            yield session, track, in_progress
 
 
 async def test_a_dropped_answer_continued_is_one_answer_of_both_parts(
@@ -498,8 +497,7 @@ async def test_a_dropped_answer_continued_is_one_answer_of_both_parts(
 ) -> None:
     iv = interview
     qid = await speak_then_drop(iv, SENTENCES[0])
-    session, track, pc, in_progress = await resumed(iv, qid)
-    try:
+    async with resumed(iv, qid) as (session, track, in_progress):
         reply = await session.request(
             {"type": "answer.resume", "question_id": qid, "mode": "continue"}
         )
@@ -510,9 +508,6 @@ async def test_a_dropped_answer_continued_is_one_answer_of_both_parts(
         done = await session.receive_until("transcript.done", timeout=20)
         assert done["text"] == f"{SENTENCES[0]} {SENTENCES[1]}"
         assert (await asyncio.wait_for(acked, 10))["type"] == "ack"
-    finally:
-        await pc.close()
-        await session.close()
     ((answer, heard),) = await recognised_answers(speech_server, fake, iv)
     assert answer["data"]["question_id"] == qid
     assert answer["data"]["text"] == heard == f"{SENTENCES[0]} {SENTENCES[1]}"
@@ -532,8 +527,7 @@ async def test_a_dropped_answer_restarted_is_only_the_new_part(
 ) -> None:
     iv = interview
     qid = await speak_then_drop(iv, SENTENCES[0])
-    session, track, pc, _ = await resumed(iv, qid)
-    try:
+    async with resumed(iv, qid) as (session, track, _):
         resume = {"type": "answer.resume", "question_id": qid, "mode": "restart"}
         reply = await session.request(dict(resume))
         assert (reply["type"], reply["mode"], reply["heard_s"]) == ("answer.resumed", "restart", 0)
@@ -545,9 +539,6 @@ async def test_a_dropped_answer_restarted_is_only_the_new_part(
         done = await session.receive_until("transcript.done", timeout=20)
         assert done["text"] == SENTENCES[1]
         assert (await asyncio.wait_for(acked, 10))["type"] == "ack"
-    finally:
-        await pc.close()
-        await session.close()
     ((answer, heard),) = await recognised_answers(speech_server, fake, iv)
     assert answer["data"]["text"] == heard == SENTENCES[1]
 
@@ -559,15 +550,11 @@ async def test_an_answer_end_after_a_drop_commits_what_was_kept(
     with what was heard before the drop."""
     iv = interview
     qid = await speak_then_drop(iv, SENTENCES[2])
-    session, _, pc, _ = await resumed(iv, qid)
-    try:
+    async with resumed(iv, qid) as (session, _, _):
         reply = await session.request(
             {"type": "answer.end", "question_id": qid, "client_id": "done-after-drop"}
         )
         assert reply["type"] == "ack", reply
-    finally:
-        await pc.close()
-        await session.close()
     ((answer, heard),) = await recognised_answers(speech_server, fake, iv)
     assert answer["client_id"] == "done-after-drop"
     assert answer["data"]["text"] == heard == SENTENCES[2]
@@ -585,16 +572,12 @@ async def test_bad_answer_resumes_are_refused_and_store_nothing(
         reply = await session.request({**resume, "mode": "continue"})
         assert (reply["type"], reply["code"]) == ("error", "no_answer_in_progress"), reply
         track = SpeechTrack(48000)
-        pc = await speaking(session, track)
-        try:
+        async with speaking(session, track):
             await asyncio.sleep(0.5)
             reply = await session.request({**resume, "mode": "restart"})
             assert (reply["type"], reply["code"]) == ("error", "no_answer_in_progress")
-        finally:
-            await pc.close()
     qid = await speak_then_drop(iv, SENTENCES[0])
-    session, _, pc, _ = await resumed(iv, qid)
-    try:
+    async with resumed(iv, qid) as (session, _, _):
         resume = {"type": "answer.resume", "question_id": qid}
         reply = await session.request({**resume, "question_id": "q9", "mode": "continue"})
         assert (reply["type"], reply["code"]) == ("error", "stale_question"), reply
@@ -605,9 +588,6 @@ async def test_bad_answer_resumes_are_refused_and_store_nothing(
         # None of them touched the answer in progress: it is still there to continue.
         reply = await session.request({**resume, "mode": "continue"})
         assert reply["type"] == "answer.resumed", reply
-    finally:
-        await pc.close()
-        await session.close()
     events = await events_of(iv)
     assert not [e for e in events if e["kind"] in ("answer", "answer.late")]
 
@@ -622,8 +602,7 @@ async def test_a_server_restart_mid_answer_loses_it_and_says_so(
     session = await CandidateSession.open(iv.candidate, iv.id)
     q1 = await session.next_question()
     qid = q1["question_id"]
-    pc = await speaking(session, track)
-    try:
+    async with speaking(session, track):
         track.say(spoken(SENTENCES[0], 48000) + spoken(SENTENCES[1], 48000))
         await session.receive_until("speech.started", timeout=15)
         for _ in range(100):  # the marker is committed
@@ -634,11 +613,8 @@ async def test_a_server_restart_mid_answer_loses_it_and_says_so(
             raise AssertionError("no answer.started in the log")
         speech_server.kill()
         await session.receive_until("_closed", timeout=10)
-    finally:
-        await pc.close()
     speech_server.start()
-    session = await CandidateSession.open(iv.candidate, iv.id)
-    try:
+    async with await CandidateSession.open(iv.candidate, iv.id) as session:
         assert session.ready is not None
         lost = session.ready["answer_in_progress"]
         assert lost == {"question_id": qid, "status": "lost", "heard_s": None}, session.ready
@@ -647,24 +623,16 @@ async def test_a_server_restart_mid_answer_loses_it_and_says_so(
             {"type": "answer.resume", "question_id": qid, "mode": "continue"}
         )
         assert (reply["type"], reply["code"]) == ("error", "no_answer_in_progress"), reply
-    finally:
-        await session.close()
     # Told once.
-    session = await CandidateSession.open(iv.candidate, iv.id)
-    try:
+    async with await CandidateSession.open(iv.candidate, iv.id) as session:
         assert session.ready is not None and session.ready["answer_in_progress"] is None
         await session.next_question()
         track = SpeechTrack(48000)
-        pc = await speaking(session, track)
-        try:
+        async with speaking(session, track):
             acked = expect_ack(session, f"voice:{qid}")
             track.say(spoken(SENTENCES[3], 48000))
             done = await session.receive_until("transcript.done", timeout=20)
             assert done["text"] == SENTENCES[3]
             assert (await asyncio.wait_for(acked, 10))["type"] == "ack"
-        finally:
-            await pc.close()
-    finally:
-        await session.close()
     ((answer, heard),) = await recognised_answers(speech_server, fake, iv)
     assert answer["data"]["text"] == heard == SENTENCES[3]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -31,7 +31,7 @@ from tests.conftest import (
 from tests.fake_openai import FakeOpenAI, Reply, Seen, serve_fake_openai
 from tests.fake_speech import Failure, serve_fake_speech
 from tests.fake_voice import FakeVoice, dominant_hz, runs
-from tests.live_helpers import close_clients, new_interview
+from tests.live_helpers import Interview, close_clients, new_interview
 from tests.speech_audio import SENTENCES, require_espeak, spoken
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.slow]
@@ -138,6 +138,28 @@ class Listener:
                 await self.task
 
 
+@contextlib.asynccontextmanager
+async def candidate_peer(
+    iv: Interview, microphone: MediaStreamTrack, question: Reply, voice: FakeVoice
+) -> AsyncIterator[tuple[RTCPeerConnection, Listener]]:
+    """The candidate's peer for the block, offering ``microphone`` and hearing the server's
+    track through a ``Listener``. When the block ends, however it ends: ``question``'s stream
+    let go (it may be paused), the listener stopped, the peer closed, the stand-in voice reset
+    and the interview's clients closed."""
+    listener = Listener()
+    pc = RTCPeerConnection()
+    pc.on("track", listener.listen)
+    pc.addTransceiver(microphone, direction="sendrecv")
+    try:
+        yield pc, listener
+    finally:
+        question.resume.set()
+        await listener.stop()
+        await pc.close()
+        voice.reset()
+        await close_clients(iv)
+
+
 async def until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -170,72 +192,64 @@ async def test_questions_spoken_as_they_stream_in_order_and_cut_by_barge_in(
     iv = await new_interview(
         tts_server, answer_mode="either", question_count=2, follow_ups_per_question=0
     )
-    listener = Listener()
     mic = SpeechTrack(48000)
-    pc = RTCPeerConnection()
-    pc.on("track", listener.listen)
-    pc.addTransceiver(mic, direction="sendrecv")
-    try:
-        async with await CandidateSession.open(iv.candidate, iv.id) as session:
-            reply = await session.offer_media(pc, "offer-1")
-            assert reply["type"] == "rtc.answer", reply
-            # 1. The first sentence is sent for synthesis while the interviewer's stream is
-            # still paused after it: before the question is whole, so before question.done.
-            await until(lambda: Q1[0] in voice.requested())
-            assert not q1.resume.is_set()
-            seen = drained(session)
-            assert "question.done" not in [m["type"] for m in seen], seen
-            assert any(m["type"] == "question.delta" for m in seen), seen
-            assert voice.requested() == [Q1[0]]
-            said = voice.said[0].body
-            assert said["model"] == "tts-1" and said["voice"] == "verse"
-            assert said["response_format"] == "pcm"
-            q1.resume.set()
-            done1 = await session.next_question(timeout=20)
-            assert done1["text"] == " ".join(Q1)
-            # 2. The three sentences play on the server's track, in order (each requested
-            # once; the last two at about the same time, so they may arrive in either order).
-            await until(lambda: listener.heard_since(0.0)[-1:] == [TONES[Q1[2]]], 30)
-            assert listener.heard_since(0.0) == [TONES[s] for s in Q1]
-            assert sorted(voice.requested()) == sorted(Q1)
-            # 3. Question 2 (a typed answer to the first): its first two pieces play, the last
-            # two are held by the stand-in; the candidate speaks over it.
-            # (Waiting for the delta already, so its time is when it came.)
-            next_delta = asyncio.create_task(first_delta(session))
-            ack = await session.answer(done1["question_id"], "I led a database migration.")
-            assert ack["type"] == "ack", ack
-            delta_at, q2_id = await next_delta
-            await until(lambda: set(voice.requested()) >= {Q2[2], Q2[3]})
-            await until(lambda: listener.first_tone_after(delta_at, Q2_HZ) is not None)
-            first_audio = listener.first_tone_after(delta_at, Q2_HZ)
-            assert first_audio is not None
-            done2 = await session.next_question(timeout=20)
-            assert done2["question_id"] == q2_id
-            assert Q2[3] not in voice.cancelled
-            mic.say(spoken(SENTENCES[0], 48000))
-            started = await session.receive_until("speech.started", timeout=20)
-            barged = time.monotonic()
-            assert started["question_id"] == q2_id
-            # Barge-in: the pieces under way are cancelled, none is asked for after, and the
-            # track falls silent (after what was already on its way to the candidate).
-            await until(lambda: sorted(voice.cancelled) == sorted([Q2[2], Q2[3]]))
-            await asyncio.sleep(1.5)
-            assert voice.requested().count(Q2[2]) == 1 and voice.requested().count(Q2[3]) == 1
-            assert listener.heard_since(barged + 1.0) == []
-            # (The end of question 1 may still have been playing: question 2 cut it off.)
-            heard2 = [t for t in listener.heard_since(delta_at) if t in Q2_HZ]
-            assert heard2 and heard2 == [TONES[s] for s in Q2[: len(heard2)]]
-            assert TONES[Q2[2]] not in heard2
-            print(
-                f"\nquestion 2: first question.delta -> first audio on the track:"
-                f" {(first_audio - delta_at) * 1000:.0f} ms"
-            )
-    finally:
+    async with (
+        candidate_peer(iv, mic, q1, voice) as (pc, listener),
+        await CandidateSession.open(iv.candidate, iv.id) as session,
+    ):
+        reply = await session.offer_media(pc, "offer-1")
+        assert reply["type"] == "rtc.answer", reply
+        # 1. The first sentence is sent for synthesis while the interviewer's stream is
+        # still paused after it: before the question is whole, so before question.done.
+        await until(lambda: Q1[0] in voice.requested())
+        assert not q1.resume.is_set()
+        seen = drained(session)
+        assert "question.done" not in [m["type"] for m in seen], seen
+        assert any(m["type"] == "question.delta" for m in seen), seen
+        assert voice.requested() == [Q1[0]]
+        said = voice.said[0].body
+        assert said["model"] == "tts-1" and said["voice"] == "verse"
+        assert said["response_format"] == "pcm"
         q1.resume.set()
-        await listener.stop()
-        await pc.close()
-        voice.reset()
-        await close_clients(iv)
+        done1 = await session.next_question(timeout=20)
+        assert done1["text"] == " ".join(Q1)
+        # 2. The three sentences play on the server's track, in order (each requested
+        # once; the last two at about the same time, so they may arrive in either order).
+        await until(lambda: listener.heard_since(0.0)[-1:] == [TONES[Q1[2]]], 30)
+        assert listener.heard_since(0.0) == [TONES[s] for s in Q1]
+        assert sorted(voice.requested()) == sorted(Q1)
+        # 3. Question 2 (a typed answer to the first): its first two pieces play, the last
+        # two are held by the stand-in; the candidate speaks over it.
+        # (Waiting for the delta already, so its time is when it came.)
+        next_delta = asyncio.create_task(first_delta(session))
+        ack = await session.answer(done1["question_id"], "I led a database migration.")
+        assert ack["type"] == "ack", ack
+        delta_at, q2_id = await next_delta
+        await until(lambda: set(voice.requested()) >= {Q2[2], Q2[3]})
+        await until(lambda: listener.first_tone_after(delta_at, Q2_HZ) is not None)
+        first_audio = listener.first_tone_after(delta_at, Q2_HZ)
+        assert first_audio is not None
+        done2 = await session.next_question(timeout=20)
+        assert done2["question_id"] == q2_id
+        assert Q2[3] not in voice.cancelled
+        mic.say(spoken(SENTENCES[0], 48000))
+        started = await session.receive_until("speech.started", timeout=20)
+        barged = time.monotonic()
+        assert started["question_id"] == q2_id
+        # Barge-in: the pieces under way are cancelled, none is asked for after, and the
+        # track falls silent (after what was already on its way to the candidate).
+        await until(lambda: sorted(voice.cancelled) == sorted([Q2[2], Q2[3]]))
+        await asyncio.sleep(1.5)
+        assert voice.requested().count(Q2[2]) == 1 and voice.requested().count(Q2[3]) == 1
+        assert listener.heard_since(barged + 1.0) == []
+        # (The end of question 1 may still have been playing: question 2 cut it off.)
+        heard2 = [t for t in listener.heard_since(delta_at) if t in Q2_HZ]
+        assert heard2 and heard2 == [TONES[s] for s in Q2[: len(heard2)]]
+        assert TONES[Q2[2]] not in heard2
+        print(
+            f"\nquestion 2: first question.delta -> first audio on the track:"
+            f" {(first_audio - delta_at) * 1000:.0f} ms"
+        )
 
 
 async def test_a_sentence_the_speech_api_refuses_is_told_to_the_candidate_and_the_rest_plays(
@@ -254,11 +268,7 @@ async def test_a_sentence_the_speech_api_refuses_is_told_to_the_candidate_and_th
     iv = await new_interview(
         tts_server, answer_mode="voice", question_count=1, follow_ups_per_question=0
     )
-    listener = Listener()
-    pc = RTCPeerConnection()
-    pc.on("track", listener.listen)
-    pc.addTransceiver(SpeechTrack(48000), direction="sendrecv")
-    try:
+    async with candidate_peer(iv, SpeechTrack(48000), q1, voice) as (pc, listener):
         async with await CandidateSession.open(iv.candidate, iv.id) as session:
             reply = await session.offer_media(pc, "offer-1")
             assert reply["type"] == "rtc.answer", reply
@@ -289,9 +299,3 @@ async def test_a_sentence_the_speech_api_refuses_is_told_to_the_candidate_and_th
         assert "question" in kinds, kinds
         assert not [e for e in events if "unspoken" in e["kind"]], kinds
         assert not [e for e in events if e["kind"] != "question" and Q1[0] in str(e["data"])]
-    finally:
-        q1.resume.set()
-        await listener.stop()
-        await pc.close()
-        voice.reset()
-        await close_clients(iv)
