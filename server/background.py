@@ -12,7 +12,6 @@ after) keeps that part itself, around ``close``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -47,8 +46,14 @@ class BackgroundTask:
         if task is None:
             return
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             await task
+        except asyncio.CancelledError:
+            # The task's own end is expected; a cancel of the caller's, while it waited, is
+            # passed on (its caller, a shutdown's deadline say, must see it).
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
 
 
 class Periodic:

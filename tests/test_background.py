@@ -83,8 +83,8 @@ async def test_a_failed_pass_is_logged_and_the_next_one_runs() -> None:
 
 
 async def _closes_in_time(periodic: Periodic) -> None:
-    # Not wait_for: its own cancel at the deadline would end the pass, and close, which
-    # swallows a cancel, would then return as if it had done so itself.
+    # Not wait_for: its own cancel at the deadline would end the pass (close passes that
+    # cancel on, but the pass would have ended all the same).
     closing = asyncio.create_task(periodic.close())
     done, _ = await asyncio.wait([closing], timeout=WITHIN_S)
     assert closing in done, "close did not end the pass"
@@ -181,3 +181,25 @@ async def test_a_task_that_failed_raises_its_error_at_close_once() -> None:
     with pytest.raises(ValueError, match="broken"):
         await task.close()
     await task.close()  # the error was reported; the task is no longer held
+
+
+async def test_a_cancel_of_the_caller_of_close_is_passed_on() -> None:
+    ending = asyncio.Event()
+
+    async def slow_to_end() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            ending.set()
+            await asyncio.sleep(0.5)  # cleans up a while before it ends
+            raise
+
+    task = BackgroundTask(slow_to_end, name="slow")
+    task.start()
+    await asyncio.sleep(0)
+    closing = asyncio.create_task(task.close())
+    await ending.wait()
+    closing.cancel()  # a shutdown's deadline, say
+    done, _ = await asyncio.wait([closing], timeout=WITHIN_S)
+    assert closing in done
+    assert closing.cancelled()  # not swallowed as if the task's own end
