@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 import anyio.to_thread
@@ -336,17 +336,19 @@ class OpenHireApp(Starlette):
         self.socket_routes = socket_routes
         self._sockets = RequestLogMiddleware(_socket_endpoint)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    # Plain functions returning the coroutine to await, not coroutines themselves: neither
+    # stays on the stack (as a frame held for the socket's life) while the socket is open.
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Coroutine[Any, Any, None]:
         if scope["type"] == "websocket":
             for route in self.socket_routes:
                 match, child = route.matches(scope)
                 if match is Match.FULL:
                     scope["app"] = self
                     scope.update(child)
-                    await self._sockets(scope, receive, send)
-                    return
-        await super().__call__(scope, receive, send)
+                    return self._sockets(scope, receive, send)
+        return super().__call__(scope, receive, send)
 
 
-async def _socket_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
-    await scope["endpoint"](WebSocket(scope, receive, send))
+def _socket_endpoint(scope: Scope, receive: Receive, send: Send) -> Coroutine[Any, Any, None]:
+    endpoint: Callable[[WebSocket], Coroutine[Any, Any, None]] = scope["endpoint"]
+    return endpoint(WebSocket(scope, receive, send))

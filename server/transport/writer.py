@@ -19,6 +19,7 @@ from server.metrics import AnswerClock, Metrics
 from server.protocol.codec import encode
 from server.protocol.codes import CloseCode
 from server.protocol.messages import ServerMessage
+from server.transport.lean import Flag
 
 log = structlog.get_logger(__name__)
 
@@ -53,7 +54,7 @@ class SocketWriter:
         self._room: list[asyncio.Future[None]] = []  # send_wait callers wait for room
         self._closing = False
         self._finished = False
-        self.closed = asyncio.Event()
+        self.closed = Flag()  # an asyncio.Event's operations, without its deque
         self.close_code: int | None = None
         # Running only while something is queued (see _write).
         self._task: asyncio.Task[None] | None = None
