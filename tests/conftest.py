@@ -398,6 +398,17 @@ class Account:
         return {"Authorization": f"Bearer {self.token}"}
 
 
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A redis-server of the module's own (tests/cluster_harness.py), on a free port."""
+    from tests.cluster_harness import RedisServer
+
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server.url
+    server.stop()
+
+
 def unique_email(prefix: str = "user") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}@example.test"
 

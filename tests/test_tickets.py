@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
-
-import pytest
 
 from server.auth.tickets import LocalTicketBook
 
@@ -72,16 +69,6 @@ async def test_expired_tickets_are_swept_once_the_book_is_large() -> None:
 
 
 # --- several nodes: tickets in Redis ----------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from tests.cluster_harness import RedisServer
-
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server.url
-    server.stop()
 
 
 async def test_a_ticket_from_one_node_opens_a_socket_on_another_once(redis_url: str) -> None:
