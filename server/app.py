@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 import anyio.to_thread
@@ -17,7 +17,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Match, WebSocketRoute
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
 
 from server.auth.provider import IdentityProvider, open_identity_provider
 from server.auth.throttle import LocalLoginThrottle, LoginPolicy
@@ -334,7 +333,7 @@ class OpenHireApp(Starlette):
     def __init__(self, socket_routes: list[WebSocketRoute], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.socket_routes = socket_routes
-        self._sockets = RequestLogMiddleware(_socket_endpoint)
+        self._sockets = RequestLogMiddleware(sockets.serve_matched)
 
     # Plain functions returning the coroutine to await, not coroutines themselves: neither
     # stays on the stack (as a frame held for the socket's life) while the socket is open.
@@ -347,8 +346,3 @@ class OpenHireApp(Starlette):
                     scope.update(child)
                     return self._sockets(scope, receive, send)
         return super().__call__(scope, receive, send)
-
-
-def _socket_endpoint(scope: Scope, receive: Receive, send: Send) -> Coroutine[Any, Any, None]:
-    endpoint: Callable[[WebSocket], Coroutine[Any, Any, None]] = scope["endpoint"]
-    return endpoint(WebSocket(scope, receive, send))

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Literal
+from collections.abc import Callable, Coroutine
+from typing import Any, Literal
 
 import pydantic
 import structlog
 from starlette.routing import WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server.auth.tickets import Ticket, TicketRole
@@ -301,3 +303,11 @@ routes = [
     WebSocketRoute("/ws/interviews/{interview_id}", candidate_socket),
     WebSocketRoute("/ws/interviews/{interview_id}/watch", watcher_socket),
 ]
+
+
+def serve_matched(scope: Scope, receive: Receive, send: Send) -> Coroutine[Any, Any, None]:
+    """The endpoint of a socket whose route matched (``scope`` holds its ``endpoint`` and
+    ``path_params``), as server/app.py's ``OpenHireApp`` calls it: the coroutine is returned,
+    not awaited here, so that no frame of this function is held while the socket is open."""
+    endpoint: Callable[[WebSocket], Coroutine[Any, Any, None]] = scope["endpoint"]
+    return endpoint(WebSocket(scope, receive, send))
