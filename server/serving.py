@@ -11,9 +11,9 @@ from server.transport.lean import LeanWebSocketProtocol
 
 # How `openhire serve` runs uvicorn (the load test's echo baseline uses the same): the
 # sans-I/O WebSocket implementation (with a lighter receive queue: server/transport/lean.py),
-# no per-message compression (JPEGs do not compress and
-# deflate costs memory per socket), 1 MiB frames, pings, a bounded graceful shutdown, and at
-# most 16 KiB of request line and headers (h11's own default, stated here).
+# no per-message compression (JPEGs do not compress and deflate costs memory per socket),
+# 1 MiB frames, pings, a bounded graceful shutdown, and at most 16 KiB of request line and
+# headers (h11's own default, stated here).
 UVICORN_OPTIONS: dict[str, Any] = {
     # Said, not guessed: uvicorn takes an app whose __call__ is not a coroutine function for
     # ASGI 2, and OpenHireApp's returns its coroutine (server/app.py).

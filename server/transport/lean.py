@@ -11,7 +11,7 @@ life, mostly empty: uvicorn's receive queue and its "writable" event, and the wr
 - ``LeanWebSocketProtocol``: uvicorn's sans-I/O WebSocket protocol with those two in place of
   its queue and event (the options in server/serving.py name it). If a uvicorn release no
   longer has them as this expects, it leaves the protocol as uvicorn made it (and
-  tests/test_socket_writer.py says so).
+  tests/test_lean.py fails).
 """
 
 from __future__ import annotations
