@@ -21,7 +21,8 @@ gets its sentence back knows the audio that reached the server was that speech, 
 cut at the right places.
 
 Planned failures (a status with an OpenAI-style error body, a delay) come first, in order,
-then every request is recognised (after a planned delay, ``delays``, if there is one). Every
+then every request is recognised (after a planned delay, ``delays``, if there is one; a text
+``hold_back`` names is answered only after another request is). Every
 request is recorded for the test to inspect.
 
     with serve_fake_speech() as fake:
@@ -95,6 +96,9 @@ class FakeSpeech:
         self.failures: deque[Failure] = deque()
         # Seconds the next transcriptions (answered, not failed) wait before answering, in order.
         self.delays: deque[float] = deque()
+        # Texts whose transcription is answered only after another request is (``hold_back``),
+        # whatever the timing of the two: each with the number answered when it was held.
+        self.held: dict[str, int] = {}
         self.requests: list[Heard] = []
         # The form fields of every request answered with an error (planned or not).
         self.refused: list[dict[str, Any]] = []
@@ -121,6 +125,10 @@ class FakeSpeech:
     def fail(self, *failures: Failure) -> None:
         """Answer the next requests with these failures, in order."""
         self.failures.extend(failures)
+
+    def hold_back(self, text: str) -> None:
+        """Answer the next request that says ``text`` only once another request is answered."""
+        self.held[text] = len(self.requests)
 
     def recognise(self, pcm: bytes) -> str:
         """The test sentences heard in ``pcm`` (16 kHz), or "" where none is whole."""
@@ -226,6 +234,14 @@ class FakeSpeech:
         text, timed = await asyncio.to_thread(self.recognise_timed, pcm)
         heard = Heard(fields, len(pcm) / 2 / RATE, rate, text, received, 0.0, granularities)
         heard.recognise_s = time.perf_counter() - began
+        if text in self.held:
+            answered = self.held.pop(text)
+            # Until another request has been answered since the hold (or 20 s pass, and the
+            # test that asked sees the order it did not plan).
+            for _ in range(2000):
+                if len(self.requests) > answered:
+                    break
+                await asyncio.sleep(0.01)
         self.requests.append(heard)
         if fields.get("stream") == "true":
             return StreamingResponse(_stream(text), media_type="text/event-stream")

@@ -136,6 +136,7 @@ class Answering:
 async def answering(fake: FakeSpeech, tmp_path: Path, **env: str) -> AsyncIterator[Answering]:
     fake.failures.clear()
     fake.delays.clear()
+    fake.held.clear()
     made = Answering(fake, tmp_path, **env)
     try:
         yield made
@@ -153,7 +154,7 @@ async def test_phrases_come_in_the_order_said_whichever_is_transcribed_first(
     first, second = SENTENCES[0], SENTENCES[2]
     async with answering(fake, tmp_path) as a:
         before = len(fake.requests)
-        fake.delays.append(1.0)  # the first phrase's transcription comes back last
+        fake.hold_back(first)  # the first phrase's transcription comes back last
         a.say(silence(0.3) + spoken(first) + silence(0.6) + spoken(second) + silence(0.6))
         host = a.host
         # The answer is open (no end silence yet); both phrases went to be transcribed.
