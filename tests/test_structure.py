@@ -213,3 +213,28 @@ def test_every_package_the_server_imports_is_installed_by_its_dependencies() -> 
                 if not dists & closure:
                     missing.append(f"{path.relative_to(SERVER.parent)}: {root}")
     assert missing == []
+
+
+def test_every_setting_the_server_reads_is_documented() -> None:
+    """Each environment variable ``Settings.from_env`` reads has a row in operations.md's
+    settings table: an operator finds every knob, with its default, in one place."""
+    names = {
+        node.value
+        for node in ast.walk(ast.parse((SERVER / "config.py").read_text()))
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and node.value.startswith(("OPENHIRE_", "OPENAI_", "SUPABASE_"))
+        and node.value.replace("_", "").isupper()
+    }
+    assert {"OPENHIRE_PORT", "OPENHIRE_TICKET_TTL", "OPENAI_API_KEY"} <= names
+    table = (ROOT / "docs" / "operations.md").read_text().split("\n## ", 2)[1]
+    documented = {
+        name for line in table.splitlines() if line.startswith("| `") for name in _ticked(line)
+    }
+    assert sorted(names - documented) == []
+
+
+def _ticked(row: str) -> set[str]:
+    """The setting names in a table row's first cell (``NAME`` / ``OTHER``)."""
+    first = row.split("|")[1]
+    return {part.strip().strip("`") for part in first.split("/")}
