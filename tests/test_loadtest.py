@@ -245,6 +245,15 @@ def test_the_profiles_defaults_and_checks() -> None:
     assert parse("--profile", "latency", "--watchers", "1").watchers == 1
     with pytest.raises(SystemExit):
         parse("--profile", "latency", "--duration", "60")
+    # Settings for the local server, in order; malformed ones, or with --url, refused.
+    assert whole.server_env == []
+    given = parse("--server-env", "OPENHIRE_SCORING_PROCESSES=0", "--server-env", "A_B=x=y")
+    assert given.server_env == [("OPENHIRE_SCORING_PROCESSES", "0"), ("A_B", "x=y")]
+    for bad in (["--server-env", "NO_VALUE"], ["--server-env", "=1"]):
+        with pytest.raises(SystemExit):
+            parse(*bad)
+    with pytest.raises(SystemExit):
+        parse("--url", "http://127.0.0.1:1", "--server-env", "OPENHIRE_SCORING_PROCESSES=0")
 
 
 def test_the_latency_profile_measures_a_window_of_steady_state(

@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.screenshot_every > 0:
             # Let the server take screenshots at the pace the candidates send them.
             env["OPENHIRE_SCREENSHOT_INTERVAL"] = f"{min(1.0, args.screenshot_every / 2):g}"
+        env.update(args.server_env)
         metrics_url = metrics_url or serve_locally(env)
         server = BenchServer(keep=args.keep, env=env)
         progress.say("starting a local server ...")

@@ -75,6 +75,13 @@ def _kb_range(text: str) -> tuple[int, int]:
     return lo, hi
 
 
+def _setting(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="openhire loadtest",
@@ -99,6 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="the server's /metrics, read beside the load (default: the local server's own)",
     )
     target.add_argument("--keep", action="store_true", help="keep the local server's data")
+    target.add_argument(
+        "--server-env",
+        action="append",
+        type=_setting,
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the local server (docs/operations.md), e.g. "
+        "OPENHIRE_SCORING_PROCESSES=0; repeat for more",
+    )
     load = parser.add_argument_group("load")
     load.add_argument(
         "--interviews", type=int, help=_profiled("interviews", "concurrent interviews")
@@ -236,6 +252,8 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
                 f" an interview has at most {MAX_QUESTIONS}: shorten --duration or lengthen"
                 " --think-time"
             )
+    if args.server_env and args.url:
+        parser.error("--server-env: only for the local server (set a running one's own settings)")
     if args.idle is not None and args.idle < 1:
         parser.error("--idle: at least 1")
     if args.media is not None and (args.media < 1 or args.idle is not None):
