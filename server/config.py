@@ -195,6 +195,8 @@ class Settings:
     # receive at most max_media_bitrate_kbps (everything on its transport, averaged over a
     # second): an offer asking for more is refused, and a peer sending larger frames, or over
     # the bitrate for media_over_limit_s, is closed (rtc_video_limit).
+    # Worker processes of the scripted scorer (server/interviewer/scoring_pool.py); 0: a thread.
+    scoring_processes: int = 1
     webrtc: bool = True
     ice_servers: tuple[IceServer, ...] = ()
     rtc_port_min: int | None = None
@@ -371,6 +373,7 @@ class Settings:
             webhook_max_attempts=_at_least(env, "OPENHIRE_WEBHOOK_MAX_ATTEMPTS", 10, 1),
             webhook_concurrency=_at_least(env, "OPENHIRE_WEBHOOK_CONCURRENCY", 16, 1),
             smtp_url=env.get("OPENHIRE_SMTP_URL"),
+            scoring_processes=_at_least(env, "OPENHIRE_SCORING_PROCESSES", 1, 0),
             webrtc=_bool(env, "OPENHIRE_WEBRTC", True),
             ice_servers=_ice_servers(env.get("OPENHIRE_ICE_SERVERS", "")),
             rtc_port_min=port_min,

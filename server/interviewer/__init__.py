@@ -51,4 +51,4 @@ def create_interviewer(settings: Settings) -> Interviewer:
         from server.interviewer.openai import OpenAIInterviewer
 
         return OpenAIInterviewer.from_settings(settings)
-    return ScriptedInterviewer()
+    return ScriptedInterviewer(scoring_processes=settings.scoring_processes)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Sequence
 
-import anyio.to_thread
-
 from server.interviewer._text import chunk_words
 from server.interviewer.base import (
     Evaluation,
@@ -29,6 +27,7 @@ from server.interviewer.planning import (
     salient_terms,
 )
 from server.interviewer.scoring import MODEL, SCRIPT_VERSION, score_interview
+from server.interviewer.scoring_pool import ScoringPool
 
 __all__ = [
     "SCRIPT_VERSION",
@@ -47,10 +46,11 @@ class ScriptedInterviewer(Interviewer):
 
     # Questions are whole before they are streamed: a few words a frame still streams, and
     # costs a third of the frames two words would (every frame goes to every watcher too).
-    def __init__(self, *, words_per_chunk: int = 6) -> None:
+    def __init__(self, *, words_per_chunk: int = 6, scoring_processes: int = 0) -> None:
         self.model = MODEL
         self.prompt_version = SCRIPT_VERSION
         self.words_per_chunk = words_per_chunk
+        self.scoring = ScoringPool(scoring_processes)
 
     async def stream_question(self, request: QuestionRequest) -> AsyncGenerator[str, None]:
         # No sleeping between chunks: the caller paces the stream.
@@ -60,6 +60,9 @@ class ScriptedInterviewer(Interviewer):
     async def evaluate(
         self, job: JobBrief, transcript: Sequence[Turn], proctoring: ProctoringSummary
     ) -> Evaluation:
-        # A few milliseconds of pure Python per interview: in a worker thread, so that many
-        # interviews ending at once do not hold every socket's event loop while they are scored.
-        return await anyio.to_thread.run_sync(score_interview, job, tuple(transcript), proctoring)
+        # Milliseconds of pure Python per interview: in worker processes (or a thread), so
+        # that interviews ending do not hold every socket's event loop while they are scored.
+        return await self.scoring.score(job, transcript, proctoring)
+
+    async def aclose(self) -> None:
+        await self.scoring.aclose()
