@@ -60,12 +60,24 @@ class _Window:
         report can tell whether the server or the client was the bottleneck."""
         import psutil  # type: ignore[import-untyped,unused-ignore]
 
+        def used(process: Any) -> float:
+            cpu = process.cpu_times()
+            return float(cpu.user + cpu.system)
+
         def read() -> dict[str, float]:
             times = {"client": time.process_time()}
             for name, pid in pids.items():
                 with contextlib.suppress(psutil.Error):
-                    cpu = psutil.Process(pid).cpu_times()
-                    times[name] = cpu.user + cpu.system
+                    process = psutil.Process(pid)
+                    times[name] = used(process)
+                    # Its worker processes (the scripted scorer's, OPENHIRE_SCORING_PROCESSES),
+                    # apart: their CPU is the server's too, on another core.
+                    workers = 0.0
+                    for child in process.children():
+                        with contextlib.suppress(psutil.Error):
+                            if "multiprocessing" in " ".join(child.cmdline()):
+                                workers += used(child)
+                    times[f"{name} workers"] = workers
             return times
 
         await asyncio.sleep(max(0.0, self.start - time.perf_counter()))
