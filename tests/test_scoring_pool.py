@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -170,3 +172,39 @@ async def test_a_killed_server_leaves_no_scoring_worker_behind(
         # The worker watches the server's process and ends with it (and the resource tracker
         # with its last user).
     assert all(gone(p) for p in helpers)
+
+
+def test_workers_that_cannot_start_leave_the_scoring_to_a_thread() -> None:
+    """Spawn runs the parent's ``__main__`` again in each worker: a program read from standard
+    input has none to run, so no worker ever starts. The evaluation still comes, scored in the
+    server's process, and the pool stays in that mode rather than spawning again each time."""
+    program = """
+import asyncio
+from clients.assess.personas import PERSONAS
+from server.interviewer.scoring import score_interview
+from server.interviewer.scoring_pool import ScoringPool
+from tests.test_scoring_pool import CLEAN, interview
+
+async def main():
+    pool = ScoringPool(1)
+    job, turns = interview(PERSONAS[0])
+    for _ in range(2):
+        got = await pool.score(job, turns, CLEAN)
+        assert got.model_dump() == score_interview(job, turns, CLEAN).model_dump()
+    print("in_thread", pool.in_thread, "workers", pool.worker_pids())
+    await pool.aclose()
+
+asyncio.run(main())
+"""
+    done = subprocess.run(
+        [sys.executable, "-"],
+        input=program,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("in_thread True workers []"), done.stdout
+    assert done.stdout.count("scoring_pool_broken") == 2  # two tries, then no more spawning
+    assert "scoring_pool_unusable" in done.stdout

@@ -11,8 +11,10 @@ on the first evaluation, by ``spawn`` (a fork of a process with threads can dead
 same function on a pickled copy of the same inputs.
 
 A worker that dies (killed, out of memory) breaks the executor; the evaluation that saw it is
-scored again once in a new one, and a second failure is raised to the caller like any other
-evaluation error.
+scored again in a new one. Should that one die too (workers that cannot start at all: spawn
+runs the parent's ``__main__`` again in each worker, which a program read from standard input
+does not survive), the pool scores in a thread from then on, and logs ``scoring_pool_unusable``:
+slower, and no evaluation lost.
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ class ScoringPool:
         if processes < 0:
             raise ValueError(f"processes must be 0 or more, got {processes}")
         self.processes = processes
+        # True with no processes, or once workers proved unable to run (below).
+        self.in_thread = processes == 0
         self._executor: ProcessPoolExecutor | None = None
         self._closed = False
 
@@ -77,18 +81,24 @@ class ScoringPool:
         self, job: JobBrief, transcript: Sequence[Turn], proctoring: ProctoringSummary
     ) -> Evaluation:
         turns = tuple(transcript)
-        if self.processes == 0:
-            return await anyio.to_thread.run_sync(score_interview, job, turns, proctoring)
-        loop = asyncio.get_running_loop()
-        executor = self._pool()
-        try:
-            return await loop.run_in_executor(executor, score_interview, job, turns, proctoring)
-        except BrokenProcessPool:
-            log.warning("scoring_pool_broken", processes=self.processes)
-            if self._executor is executor:
-                self._executor = None
-                executor.shutdown(wait=False, cancel_futures=True)
-            return await loop.run_in_executor(self._pool(), score_interview, job, turns, proctoring)
+        if self.processes and not self.in_thread:
+            loop = asyncio.get_running_loop()
+            for attempt in (1, 2):
+                executor = self._pool()
+                try:
+                    return await loop.run_in_executor(
+                        executor, score_interview, job, turns, proctoring
+                    )
+                except BrokenProcessPool:
+                    log.warning("scoring_pool_broken", processes=self.processes, attempt=attempt)
+                    if self._executor is executor:
+                        self._executor = None
+                        executor.shutdown(wait=False, cancel_futures=True)
+            # Two pools in a row died under this evaluation: workers cannot run here (one that
+            # cannot start, say). Score in this process from now on rather than fail them.
+            log.error("scoring_pool_unusable", processes=self.processes)
+            self.in_thread = True
+        return await anyio.to_thread.run_sync(score_interview, job, turns, proctoring)
 
     def worker_pids(self) -> list[int]:
         """The worker processes' ids (none before the first evaluation, or in thread mode)."""
