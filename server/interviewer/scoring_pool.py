@@ -1,8 +1,8 @@
 """Where the scripted scorer runs: worker processes, so that scoring never holds the GIL the
 interviews' event loop needs.
 
-``score_interview`` is pure Python: about 17 ms for an interview of 30 answers, more CPU than
-the rest of those answers' server work together. In a thread it still holds the interpreter's
+``score_interview`` is pure Python: about 17 ms for an interview of 30 answers, about as much
+CPU as the rest of those answers' server work together. In a thread it still holds the interpreter's
 lock while it runs, so every socket of the process waits behind each evaluation (a profile at
 saturation put a third of the server's samples in it; docs/benchmarks.md). ``ScoringPool``
 runs it in ``processes`` worker processes instead (``OPENHIRE_SCORING_PROCESSES``), started
