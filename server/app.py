@@ -45,7 +45,7 @@ from server.http.middleware import (
 )
 from server.http.openapi import build_openapi
 from server.http.routing import Endpoint
-from server.interviewer import create_interviewer
+from server.interviewer import ScriptedInterviewer, create_interviewer
 from server.media.hub import MediaHub
 from server.metrics import Metrics
 from server.metrics.seams import ObservedBlobStore, ObservedInterviewer
@@ -155,6 +155,10 @@ def create_app(settings: Settings) -> Starlette:
                     raise
                 sweeper = BlobSweeper.for_grace(pool, blobs, settings.blob_sweep_grace_s)
                 interviewer = create_interviewer(settings)
+                if isinstance(interviewer, ScriptedInterviewer):
+                    # Its scoring worker starts now, beside the server's own start-up, rather
+                    # than make the first interview to end wait for it.
+                    interviewer.scoring.start()
                 observed_interviewer = ObservedInterviewer(interviewer, metrics)
                 outbox = Notifications(pool, email_enabled=settings.smtp_url is not None)
                 interview_log = InterviewLog(pool, blobs, outbox)

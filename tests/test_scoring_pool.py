@@ -42,7 +42,7 @@ def interview(persona: str) -> tuple[JobBrief, tuple[Turn, ...]]:
 async def test_workers_score_as_the_server_itself_would_in_another_process() -> None:
     pool = ScoringPool(1)
     try:
-        assert pool.worker_pids() == []  # nothing started before the first evaluation
+        assert pool.worker_pids() == []  # nothing started before start or an evaluation
         for persona in PERSONAS[:3]:
             job, turns = interview(persona)
             scored = await pool.score(job, turns, CLEAN)
@@ -54,6 +54,23 @@ async def test_workers_score_as_the_server_itself_would_in_another_process() -> 
     assert pool.worker_pids() == []
     with pytest.raises(RuntimeError, match="closed"):
         await pool.score(*interview(PERSONAS[0]), CLEAN)
+
+
+async def test_start_starts_the_worker_the_evaluations_then_use() -> None:
+    pool = ScoringPool(1)
+    try:
+        pool.start()
+        (started,) = pool.worker_pids()
+        job, turns = interview(PERSONAS[2])
+        assert (await pool.score(job, turns, CLEAN)).model_dump() == score_interview(
+            job, turns, CLEAN
+        ).model_dump()
+        assert pool.worker_pids() == [started]
+    finally:
+        await pool.aclose()
+    thread = ScoringPool(0)
+    thread.start()  # nothing to start
+    assert thread.worker_pids() == []
 
 
 async def test_a_killed_worker_is_replaced_and_the_evaluation_still_comes() -> None:
@@ -135,7 +152,7 @@ async def score_one_interview(srv: ServerProcess) -> None:
                 if message["type"] == "question.done":
                     ack = await session.answer(message["question_id"], LONG_ANSWER)
                     assert ack["type"] == "ack", ack
-        for _ in range(100):
+        for _ in range(300):
             got = (await iv.recruiter.get(f"/interviews/{iv.id}")).json()
             if got["evaluation"] is not None:
                 break
@@ -151,9 +168,9 @@ async def test_the_server_scores_in_its_worker_and_stops_it_when_it_stops(
     with running_server(database_backend, tmp_path / "data", check_exit=True) as srv:
         assert srv.proc is not None
         pid = srv.proc.pid
-        assert scoring_workers(pid) == []  # started by the first evaluation, not before
+        (worker,) = scoring_workers(pid)  # started with the server, before it was ready
         await score_one_interview(srv)
-        (worker,) = scoring_workers(pid)
+        assert scoring_workers(pid) == [worker]
         await score_one_interview(srv)
         assert scoring_workers(pid) == [worker]  # the same worker scores the next one
         helpers = scoring_workers(pid, b"multiprocessing")
@@ -187,6 +204,7 @@ from tests.test_scoring_pool import CLEAN, interview
 
 async def main():
     pool = ScoringPool(1)
+    pool.start()
     job, turns = interview(PERSONAS[0])
     for _ in range(2):
         got = await pool.score(job, turns, CLEAN)

@@ -6,7 +6,7 @@ CPU as the rest of those answers' server work together. In a thread it still hol
 lock while it runs, so every socket of the process waits behind each evaluation (a profile at
 saturation put a third of the server's samples in it; docs/benchmarks.md). ``ScoringPool``
 runs it in ``processes`` worker processes instead (``OPENHIRE_SCORING_PROCESSES``), started
-on the first evaluation, by ``spawn`` (a fork of a process with threads can deadlock); with
+with the server (``start``), by ``spawn`` (a fork of a process with threads can deadlock); with
 ``0`` it runs in a thread, as before. The results are the same either way: the worker runs the
 same function on a pickled copy of the same inputs.
 
@@ -77,6 +77,12 @@ class ScoringPool:
             )
         return self._executor
 
+    def start(self) -> None:
+        """Start the workers now (they take a second or so to import), without waiting for
+        them; without this the first evaluation starts them."""
+        if not self.in_thread:
+            self._pool().submit(os.getpid)
+
     async def score(
         self, job: JobBrief, transcript: Sequence[Turn], proctoring: ProctoringSummary
     ) -> Evaluation:
@@ -101,7 +107,8 @@ class ScoringPool:
         return await anyio.to_thread.run_sync(score_interview, job, turns, proctoring)
 
     def worker_pids(self) -> list[int]:
-        """The worker processes' ids (none before the first evaluation, or in thread mode)."""
+        """The worker processes' ids (none before ``start`` or the first evaluation, or in a
+        thread)."""
         if self._executor is None:
             return []
         # The executor keeps no public list of its workers.
