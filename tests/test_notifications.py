@@ -403,8 +403,10 @@ async def listener_pids(server: ServerProcess) -> list[int]:
     conn = await asyncpg.connect(server.dsn)
     try:
         rows = await conn.fetch(
-            "select pid from pg_stat_activity where query like 'LISTEN%'"
-            " and pid <> pg_backend_pid()"
+            # By its name, not its last query: that is `select 1` once the hub has checked
+            # the connection (every 30 s). This server's only: others may share PostgreSQL.
+            "select pid from pg_stat_activity where application_name = 'openhire-listen'"
+            " and datname = current_database()"
         )
     finally:
         await conn.close()
