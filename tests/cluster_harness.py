@@ -83,7 +83,7 @@ class RedisServer:
             start_new_session=True,
         )
         log.close()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
                 import socket
@@ -207,7 +207,7 @@ class Cluster:
         self.balancer.start()
         self.wait_balanced()
 
-    def wait_balanced(self, timeout: float = 20.0) -> None:
+    def wait_balanced(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:

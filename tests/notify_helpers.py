@@ -104,6 +104,15 @@ class Stream:
     # The last event id received, as EventSource keeps it for Last-Event-ID.
     last_id: str | None = None
 
+    async def started(self, timeout: float = 30.0) -> dict[str, Any]:
+        """Read up to the `ready` event, the stream's first: the server has subscribed it
+        before sending that, so a notification committed from now on reaches it (one
+        committed before may be counted in where it starts instead). Its data."""
+        event = await self._next_event(timeout)
+        assert event is not None and event.event == "ready", event
+        self.ready = event.data
+        return event.data
+
     async def next(self, timeout: float = 15.0) -> Event | None:
         """The next notification; None when the server ends the stream."""
         while True:

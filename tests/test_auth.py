@@ -71,7 +71,7 @@ def server_key(server: ServerProcess) -> ec.EllipticCurvePrivateKey:
     return key
 
 
-def wait_for_log(server: ServerProcess, marker: str, timeout: float = 5.0) -> str:
+def wait_for_log(server: ServerProcess, marker: str, timeout: float = 30.0) -> str:
     """The server writes a request's log line after answering it: wait until it is there."""
     deadline = time.monotonic() + timeout
     while True:

@@ -67,6 +67,10 @@ CAMERA = [*BASE_ARGS, "--use-fake-ui-for-media-stream"]
 CAMERA_DENIED = [*BASE_ARGS, "--deny-permission-prompts"]
 LAPTOP = {"width": 1280, "height": 800}
 TIMEOUT_MS = 15_000
+# How long an expect() waits for its condition. Playwright's own default is 5 s, whatever a
+# context's default timeout: too short on the shared 2-core CI machine for a server round
+# trip, a reconnect or a WebRTC peer. A condition that holds passes at once all the same.
+EXPECT_TIMEOUT_MS = 30_000
 
 ANSWERS = [
     "I ran the payments API for three years: Python with asyncio on PostgreSQL.\n"
@@ -101,6 +105,7 @@ def require_browser() -> None:
 @pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     require_browser()
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as p:
         yield p
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 import wave
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -269,7 +270,11 @@ def test_a_spoken_answer_heard_committed_and_played_back(
     assert ["hearing", "", ""] in shown, shown
     assert ["done", SENTENCE, f"sending:{SENTENCE}"] in shown, shown
     assert ["done", SENTENCE, f"saved:{SENTENCE}"] in shown, shown
-    # The live view showed the answer as it was heard, then the committed spoken answer.
+    # The live view showed the answer as it was heard, then the committed spoken answer. (Its
+    # socket is not the candidate's: what it shows may come after the candidate's end screen.)
+    deadline = time.monotonic() + 30
+    while [SENTENCE] not in r.evaluate("() => window.__seen") and time.monotonic() < deadline:
+        r.wait_for_timeout(100)
     assert [SENTENCE] in r.evaluate("() => window.__seen"), r.evaluate("() => window.__seen")
     expect(r.get_by_role("list", name="Transcript so far")).to_contain_text(SENTENCE)
     expect(r.get_by_text(re.compile("^Spoken answer · "))).to_be_visible()
@@ -449,6 +454,9 @@ def test_a_sentence_the_server_cannot_speak_is_spoken_by_the_browser_from_there_
     said = c.evaluate("() => window.__said")
     # The server went on with the rest of the question (muted here).
     expected = [FIRST, "What kept it healthy?", "And what would you change now?"]
+    deadline = time.monotonic() + 20
+    while sorted(tones.requested()) != sorted(expected) and time.monotonic() < deadline:
+        c.wait_for_timeout(100)
     assert sorted(tones.requested()) == sorted(expected)
     # The microphone's sentence comes round: barge-in, the browser's voice stops.
     expect(c.locator("#listening")).to_have_attribute("data-state", "hearing", timeout=30_000)

@@ -193,16 +193,18 @@ def test_a_closed_window_refuses_the_candidate(signup: Any) -> None:
     recruiter, candidate = signup("recruiter"), signup("candidate")
     _, application = apply(recruiter, candidate)
     now = datetime.now(UTC)
+    # Far enough ahead to be in the future when the server reads it, on a loaded machine too.
+    closes_at = now + timedelta(seconds=5)
     resp = recruiter.client.post(
         f"/applications/{application}/interviews",
         json={
-            "closes_at": iso(now + timedelta(seconds=2)),
+            "closes_at": iso(closes_at),
             "expires_at": iso(now + timedelta(hours=1)),
         },
     )
     assert resp.status_code == 201, resp.text
     interview = resp.json()["id"]
-    time.sleep(2.5)
+    time.sleep(max(0.0, (closes_at - datetime.now(UTC)).total_seconds()) + 0.5)
     late = candidate.client.post(f"/interviews/{interview}/ticket")
     assert late.status_code == 409
     assert late.json()["error"]["code"] == "interview_not_open"

@@ -151,11 +151,11 @@ async def test_since_out_of_range_gets_422_over_http_and_4022_on_the_socket(serv
             ticket = await fetch_ticket(iv.recruiter, iv.id)
             url = ws_url(server.url, ticket["url"]) + f"&since={since}"
             async with websockets.connect(url, subprotocols=[SUBPROTOCOL]) as ws:  # type: ignore[list-item]
-                error = orjson.loads(await asyncio.wait_for(ws.recv(), 5))
+                error = orjson.loads(await asyncio.wait_for(ws.recv(), 20))
                 assert (error["type"], error["code"]) == ("error", "invalid"), since
                 assert error["message"].startswith("since: ")
                 with pytest.raises(websockets.ConnectionClosed):
-                    await asyncio.wait_for(ws.recv(), 5)
+                    await asyncio.wait_for(ws.recv(), 20)
                 assert ws.close_code == 4022, since
         # The largest offset is in range: nothing after it, everywhere.
         resp = await iv.recruiter.get(f"/interviews/{iv.id}/events", params={"since": MAX_OFFSET})

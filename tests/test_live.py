@@ -49,7 +49,8 @@ async def test_a_whole_interview_to_the_end_with_the_scripted_interviewer(server
         async with await CandidateSession.open(iv.candidate, iv.id) as session:
             assert session.ready["resumed"] is False
             questions = await play_to_the_end(session)
-            await asyncio.sleep(0.2)
+            # The server closes the socket after interview.ended: wait for the close frame.
+            assert (await session.receive_until("_closed", timeout=20))["code"] == 1000
             assert session.close_code == 1000
         assert [(q["kind"], q["index"]) for q in questions] == [("main", 1), ("main", 2)]
         got = (await iv.recruiter.get(f"/interviews/{iv.id}")).json()
@@ -481,7 +482,7 @@ async def test_bad_frames_get_an_error_and_the_session_goes_on(server):
 async def _close_code_of(url: str, subprotocols: list[str] | None = None) -> int | None:
     async with websockets.connect(url, subprotocols=subprotocols or [SUBPROTOCOL]) as ws:  # type: ignore[list-item]
         with pytest.raises(websockets.ConnectionClosed):
-            await asyncio.wait_for(ws.recv(), 5)
+            await asyncio.wait_for(ws.recv(), 20)
         return ws.close_code
 
 

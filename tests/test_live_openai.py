@@ -132,7 +132,7 @@ async def receive_the_end(session: CandidateSession) -> dict[str, Any]:
     """interview.ended (nothing else may come before it), then the socket closes with 1000."""
     ended = await session.receive(15)
     assert ended["type"] == "interview.ended", ended
-    closed = await session.receive(5)
+    closed = await session.receive(20)
     assert closed == {"type": "_closed", "code": 1000}
     return ended
 

@@ -26,6 +26,7 @@ from tests.test_media_live import (
     _media_peers,
     candidate_peer,
     events_of,
+    resources_within,
     server_resources,
     state,
     wait_for,
@@ -155,7 +156,7 @@ async def test_video_over_the_size_limit_is_closed_and_the_interview_goes_on(
     for _ in range(4):
         await refused_once()
     await asyncio.sleep(2)
-    after = server_resources(limits_server)
+    after = await resources_within(limits_server, (fds, threads, rss))
     assert after[0] <= fds + 4, (fds, after)
     assert after[1] <= threads + 2, (threads, after)
     assert after[2] <= rss + 40, (rss, after)

@@ -79,7 +79,7 @@ def scrape(server: ServerProcess) -> Samples:
 
 
 async def wait_for(
-    server: ServerProcess, holds: Callable[[Samples], bool], what: str, within_s: float = 10
+    server: ServerProcess, holds: Callable[[Samples], bool], what: str, within_s: float = 30
 ) -> Samples:
     deadline = time.monotonic() + within_s
     while True:

@@ -6,6 +6,7 @@ PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -92,6 +93,9 @@ async def test_every_kind_comes_from_the_real_flow_and_is_seen_live(people: Any)
     recruiter = await people("recruiter", "Rita Recruiter")
     candidate = await people("candidate", "Carl Candidate")
     async with open_stream(recruiter) as r_stream, open_stream(candidate) as c_stream:
+        # Both subscribed (each from now on) before anything happens.
+        await r_stream.started()
+        await c_stream.started()
         # A completed interview: applied, scheduled, started, completed, evaluated, and the
         # application handed on to review; then the recruiter moves it along.
         job = await post_job(recruiter, "Backend Engineer")
@@ -254,6 +258,7 @@ async def test_a_dropped_stream_resumes_with_last_event_id_and_misses_nothing(
     statuses = ["reviewing", "shortlisted", "reviewing", "shortlisted", "reviewing"]
     url = (await ticket(candidate))["url"]
     async with open_stream(candidate, url=url) as stream:
+        await stream.started()  # subscribed, from now on
         for status in statuses[:2]:
             assert (await recruiter.http.patch(path, json={"status": status})).status_code == 200
         await stream.until(lambda e: len(e) == 2)
@@ -303,7 +308,7 @@ async def test_a_stream_that_falls_behind_is_dropped_and_resumes(
     candidate = await people("candidate")
     url = (await ticket(candidate))["url"]
     async with open_stream(candidate, url=url) as stream:
-        await asyncio.sleep(0.3)  # the stream is subscribed
+        await stream.started()  # subscribed: the burst comes after where it starts
         await record_burst(notify_server, candidate.id, 300)
         while await stream.next(30) is not None:
             pass
@@ -325,6 +330,7 @@ async def test_a_new_stream_starts_from_now_or_after_a_number(people: Any) -> No
     path = f"/applications/{application}"
     assert (await recruiter.http.patch(path, json={"status": "reviewing"})).status_code == 200
     async with open_stream(candidate) as fresh, open_stream(candidate, after=0) as replay:
+        await fresh.started()  # subscribed, from now on
         await replay.until(lambda e: len(e) == 1)
         assert (await recruiter.http.patch(path, json={"status": "shortlisted"})).status_code == 200
         await fresh.until(lambda e: len(e) == 1)
@@ -397,8 +403,10 @@ async def listener_pids(server: ServerProcess) -> list[int]:
     conn = await asyncpg.connect(server.dsn)
     try:
         rows = await conn.fetch(
-            "select pid from pg_stat_activity where query like 'LISTEN%'"
-            " and pid <> pg_backend_pid()"
+            # By its name, not its last query: that is `select 1` once the hub has checked
+            # the connection (every 30 s). This server's only: others may share PostgreSQL.
+            "select pid from pg_stat_activity where application_name = 'openhire-listen'"
+            " and datname = current_database()"
         )
     finally:
         await conn.close()
@@ -416,6 +424,7 @@ async def test_a_lost_listener_connection_loses_no_notification(
     application = await apply(candidate, await post_job(recruiter))
     path = f"/applications/{application}"
     async with open_stream(candidate) as stream:
+        await stream.started()  # subscribed, from now on
         assert (await recruiter.http.patch(path, json={"status": "reviewing"})).status_code == 200
         await stream.until(lambda e: len(e) == 1)
         (pid,) = await listener_pids(notify_server)
@@ -459,8 +468,11 @@ async def test_scheduling_again_after_an_expiry_tells_both(server: ServerProcess
     candidate = await person(server, "candidate")
     try:
         application = await apply(candidate, await post_job(recruiter))
-        first = await schedule(recruiter, application, expires_in_s=1)
-        await asyncio.sleep(1.5)
+        # Far enough ahead to be in the future when the server reads it, on a loaded machine.
+        expiring_s = 3
+        asked = time.monotonic()
+        first = await schedule(recruiter, application, expires_in_s=expiring_s)
+        await asyncio.sleep(max(0.0, asked + expiring_s + 0.5 - time.monotonic()))
         second = await schedule(recruiter, application)
         told = (await recruiter.http.get("/notifications")).json()["items"]
         expired = [n["interview_id"] for n in told if n["kind"] == "interview.expired"]

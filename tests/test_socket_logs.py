@@ -23,7 +23,7 @@ from tests.live_helpers import close_clients, new_interview
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-def logged_lines(server: ServerProcess, marker: str, timeout: float = 5.0) -> list[dict[str, Any]]:
+def logged_lines(server: ServerProcess, marker: str, timeout: float = 30.0) -> list[dict[str, Any]]:
     """The server's JSON log lines, once ``marker`` (a request id) has been written: a request's
     line is written after it is answered, a socket's when it ends."""
     deadline = time.monotonic() + timeout

@@ -178,7 +178,9 @@ async def test_a_phrase_still_being_transcribed_when_the_answer_ends_is_not_sent
 ) -> None:
     async with answering(fake, tmp_path) as a:
         before = len(fake.requests)
-        fake.delays.append(2.0)  # the phrase's transcription outlasts the answer
+        # The phrase's transcription outlasts the answer: it comes back only once the whole
+        # answer's (asked for once the answer has ended) has.
+        fake.hold_back(SENTENCES[1])
         a.say(silence(0.3) + spoken(SENTENCES[1]) + silence(1.6))
         await asyncio.wait_for(a.host.answered.wait(), 20)
         assert a.host.answers[0][1] == SENTENCES[1]

@@ -401,17 +401,17 @@ async def test_questions_are_spoken_on_the_servers_track_and_stop_when_the_candi
             assert (await session.offer_media(pc))["type"] == "rtc.answer"
             try:
                 await connected(session)
-                await asyncio.sleep(5.0)  # the whole question, spoken
-                spoken_q1 = b"".join(pcm for _, pcm in heard)
+                spoken_q1 = await heard_whole(heard)  # the whole question, spoken
                 assert fake.recognise(spoken_q1) == q1["text"] == SENTENCES[0]
                 assert fake.spoken[-1]["voice"] == "nova"
                 # Answer, then barge in on the second question as soon as it starts.
                 acked = expect_ack(session, f"voice:{q1['question_id']}")
                 track.say(spoken(SENTENCES[1], 48000))
                 await asyncio.wait_for(acked, 20)
+                asked_at = time.monotonic()
                 q2 = await session.next_question()
                 assert q2["text"] == SENTENCES[2]
-                await asyncio.sleep(0.8)  # the question starts to be heard
+                await heard_since(heard, asked_at)  # the question starts to be heard
                 track.say(spoken(SENTENCES[3], 48000))
                 await session.receive_until("speech.started", timeout=10)
                 stopped_at = time.monotonic()
@@ -424,6 +424,31 @@ async def test_questions_are_spoken_on_the_servers_track_and_stop_when_the_candi
                     task.cancel()
     finally:
         await close_clients(iv)
+
+
+async def heard_whole(heard: list[tuple[float, bytes]], timeout: float = 30.0) -> bytes:
+    """All that was heard (16 kHz PCM) once it holds sound and ends in a second of silence
+    (what the server's track was saying has come whole), or as it is after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pcm = b"".join(p for _, p in heard)
+        samples = np.frombuffer(pcm, dtype="<i2")
+        if samples.any() and len(samples) >= 16000 and not samples[-16000:].any():
+            return pcm
+        if time.monotonic() > deadline:
+            return pcm
+        await asyncio.sleep(0.1)
+
+
+async def heard_since(
+    heard: list[tuple[float, bytes]], since: float, timeout: float = 30.0
+) -> None:
+    """Until a sound is heard that arrived after ``since`` (or ``timeout`` has passed)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(np.frombuffer(p, dtype="<i2").any() for at, p in heard if at > since):
+            return
+        await asyncio.sleep(0.05)
 
 
 # --- an answer in progress across a reconnect (docs/protocol.md, section 9, "Reconnects") -----
