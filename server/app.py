@@ -69,9 +69,6 @@ from server.transport.inbox import ScreenshotChecker
 
 log = structlog.get_logger(__name__)
 
-# gc.set_threshold after start-up (the default is 700, 10, 10).
-GC_THRESHOLDS = (2000, 20, 100)
-
 MODULES = (
     health,
     auth,
@@ -244,7 +241,7 @@ def create_app(settings: Settings) -> Starlette:
                 # full pass over 1,000 live interviews' objects stopped the loop 200-500 ms,
                 # nine to twenty times a run; with these, none in the run, and a young pass
                 # stays a few milliseconds (docs/benchmarks.md, "Garbage collections").
-                gc.set_threshold(*GC_THRESHOLDS)
+                gc.set_threshold(*settings.gc_thresholds)
                 try:
                     listener = MetricsListener.open(settings, metrics.registry)
                 except ConfigurationError as exc:

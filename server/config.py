@@ -24,6 +24,10 @@ MIN_SCREENSHOT_PIXELS = 16 * 16
 MAX_SCREENSHOT_PIXELS = 4096 * 4096
 
 
+# The server's garbage-collector thresholds unless OPENHIRE_GC_THRESHOLDS says otherwise.
+GC_THRESHOLDS = (2000, 20, 100)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     # Where the embedded database, the signing key and local blobs live.
@@ -197,6 +201,9 @@ class Settings:
     # the bitrate for media_over_limit_s, is closed (rtc_video_limit).
     # Worker processes of the scripted scorer (server/interviewer/scoring_pool.py); 0: a thread.
     scoring_processes: int = 1
+    # gc.set_threshold once started (Python's default is 700, 10, 10): fewer, cheaper full
+    # collections under load (docs/benchmarks.md, "Garbage collections").
+    gc_thresholds: tuple[int, int, int] = GC_THRESHOLDS
     webrtc: bool = True
     ice_servers: tuple[IceServer, ...] = ()
     rtc_port_min: int | None = None
@@ -374,6 +381,7 @@ class Settings:
             webhook_concurrency=_at_least(env, "OPENHIRE_WEBHOOK_CONCURRENCY", 16, 1),
             smtp_url=env.get("OPENHIRE_SMTP_URL"),
             scoring_processes=_at_least(env, "OPENHIRE_SCORING_PROCESSES", 1, 0),
+            gc_thresholds=_gc_thresholds(env.get("OPENHIRE_GC_THRESHOLDS")),
             webrtc=_bool(env, "OPENHIRE_WEBRTC", True),
             ice_servers=_ice_servers(env.get("OPENHIRE_ICE_SERVERS", "")),
             rtc_port_min=port_min,
@@ -599,6 +607,21 @@ def _load_dotenv() -> None:
         from dotenv import load_dotenv
 
         load_dotenv(path, override=False)
+
+
+def _gc_thresholds(raw: str | None) -> tuple[int, int, int]:
+    if raw is None:
+        return GC_THRESHOLDS
+    try:
+        first, second, third = (int(part) for part in raw.split(","))
+    except ValueError:
+        first = second = third = 0
+    if min(first, second, third) < 1:
+        raise ConfigurationError(
+            f"OPENHIRE_GC_THRESHOLDS must be three whole numbers of 1 or more, such as"
+            f" 2000,20,100; got {raw!r}"
+        )
+    return first, second, third
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

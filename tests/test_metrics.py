@@ -104,7 +104,14 @@ def start_with_metrics(
 def metrics_server(
     tmp_path_factory: pytest.TempPathFactory, database_backend: DatabaseBackend
 ) -> Iterator[ServerProcess]:
-    yield from start_with_metrics(database_backend, tmp_path_factory.mktemp("metrics") / "data")
+    # Young collections every 100 new objects: the short runs below make some for certain
+    # (with the default 2,000 a run of a few answers may make none, now that scoring
+    # allocates in a worker process).
+    yield from start_with_metrics(
+        database_backend,
+        tmp_path_factory.mktemp("metrics") / "data",
+        OPENHIRE_GC_THRESHOLDS="100,10,10",
+    )
 
 
 # --- the setting ---------------------------------------------------------------------------
@@ -449,6 +456,22 @@ def test_each_garbage_collection_is_timed_by_generation_until_closed() -> None:
     gc.collect(2)
     assert count("2") == 1  # closed: the process's collections are no longer its business
     monitor.close()  # twice is harmless
+
+
+@pytest.mark.parametrize(
+    ("raw", "thresholds"), [(None, (2000, 20, 100)), ("700,10,10", (700, 10, 10))]
+)
+def test_the_garbage_collector_thresholds_are_a_setting(
+    raw: str | None, thresholds: tuple[int, int, int]
+) -> None:
+    env = {} if raw is None else {"OPENHIRE_GC_THRESHOLDS": raw}
+    assert Settings.from_env(env, dotenv=False).gc_thresholds == thresholds
+
+
+@pytest.mark.parametrize("raw", ["700,10", "700,10,10,10", "0,10,10", "a,b,c", "700,-1,10"])
+def test_bad_garbage_collector_thresholds_are_refused(raw: str) -> None:
+    with pytest.raises(ConfigurationError, match="OPENHIRE_GC_THRESHOLDS must be three"):
+        Settings.from_env({"OPENHIRE_GC_THRESHOLDS": raw}, dotenv=False)
 
 
 def test_the_load_test_reads_the_servers_figures_beside_its_own(
