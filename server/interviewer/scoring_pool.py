@@ -87,7 +87,7 @@ class ScoringPool:
         self, job: JobBrief, transcript: Sequence[Turn], proctoring: ProctoringSummary
     ) -> Evaluation:
         turns = tuple(transcript)
-        if self.processes and not self.in_thread:
+        if not self.in_thread:
             loop = asyncio.get_running_loop()
             for attempt in (1, 2):
                 executor = self._pool()
