@@ -79,14 +79,6 @@ def test_identical_transcripts_score_identically() -> None:
         assert one.evaluation == two.evaluation
 
 
-def _turns(r: Interviewed) -> tuple[Turn, ...]:
-    return tuple(
-        Turn(qid, "main", n, q, r.answers[qid].text, "answered", "interviewer")
-        for n, (qid, q) in enumerate(r.questions.items(), start=1)
-        if qid in r.answers
-    )
-
-
 ONE_FIGURE = (
     "Python is my main language and the team relies on my services for billing. The slowest "
     "endpoint now answers in 90 ms.",
@@ -106,7 +98,7 @@ def test_scores_are_smooth_one_lost_digit_moves_little() -> None:
     lean_no_hire. Now every single-digit deletion moves the overall score by at most 0.15."""
     brief = job_brief(BACKEND, 5, 1)
     clean = ProctoringSummary({}, 0.0, 0.0, True)
-    cases = [_turns(interview_in_process(BACKEND, p, "tuning", 1)) for p in PERSONAS[:3]]
+    cases = [interview_in_process(BACKEND, p, "tuning", 1).turns() for p in PERSONAS[:3]]
     # One figure per answer, no other sign of an example: each digit is its answer's only one
     # (the old scorer moved 0.25 when one went; the issue's candidate changed recommendation).
     asked = list(interview_in_process(BACKEND, "average", "tuning", 0).questions.items())
@@ -170,7 +162,7 @@ def test_proctoring_is_no_input_to_any_score() -> None:
         {"tab_hidden": 9, "window_blur": 4, "paste": 7, "fullscreen_exit": 3}, 300.0, 900.0, False
     )
     for persona in PERSONAS:
-        turns = _turns(interview_in_process(BACKEND, persona, "held_out", 2))
+        turns = interview_in_process(BACKEND, persona, "held_out", 2).turns()
         one = score_interview(brief, turns, calm)
         two = score_interview(brief, turns, restless)
         assert one.criteria == two.criteria and one.overall_score == two.overall_score

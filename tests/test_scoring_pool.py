@@ -30,13 +30,7 @@ CLEAN = ProctoringSummary({}, 0.0, 0.0, True)
 
 
 def interview(persona: str) -> tuple[JobBrief, tuple[Turn, ...]]:
-    r = interview_in_process(BACKEND, persona, "held_out", 1)
-    turns = tuple(
-        Turn(qid, "main", n, q, r.answers[qid].text, "answered", "interviewer")
-        for n, (qid, q) in enumerate(r.questions.items(), start=1)
-        if qid in r.answers
-    )
-    return job_brief(BACKEND, 5, 1), turns
+    return job_brief(BACKEND, 5, 1), interview_in_process(BACKEND, persona, "held_out", 1).turns()
 
 
 async def test_workers_score_as_the_server_itself_would_in_another_process() -> None:

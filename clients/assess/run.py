@@ -18,7 +18,7 @@ import httpx
 from clients.assess.jobs import Bank, JobSpec
 from clients.assess.personas import Answer, Candidate
 from clients.interview_client import CandidateSession
-from server.interviewer.base import Criterion, JobBrief, QuestionRequest
+from server.interviewer.base import Criterion, JobBrief, QuestionRequest, Turn
 from server.interviewer.planning import next_question
 from server.interviewer.scoring import score_interview
 from server.protocol.messages import Answer as AnswerMessage
@@ -41,6 +41,14 @@ class Interviewed:
     evaluation: dict[str, Any]
     questions: dict[str, str] = field(default_factory=dict)  # question id -> question
     answers: dict[str, Answer] = field(default_factory=dict)  # question id -> answer
+
+    def turns(self) -> tuple[Turn, ...]:
+        """The answered main questions as the scorer takes them, in the order asked."""
+        return tuple(
+            Turn(qid, "main", n, q, self.answers[qid].text, "answered", "interviewer")
+            for n, (qid, q) in enumerate(self.questions.items(), start=1)
+            if qid in self.answers
+        )
 
     @property
     def overall(self) -> float:
