@@ -5,6 +5,7 @@ worker, and closed with the server."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from clients.assess.jobs import BACKEND
@@ -107,31 +109,25 @@ def test_the_setting_chooses_the_processes_and_refuses_a_negative_count() -> Non
         ScoringPool(-1)
 
 
-def scoring_workers(pid: int, marker: bytes = b"multiprocessing.spawn") -> list[int]:
+def scoring_workers(pid: int, marker: str = "multiprocessing.spawn") -> list[int]:
     """The processes ``pid`` spawned to score (multiprocessing's spawned workers; with
-    ``marker=b"multiprocessing"`` its resource tracker too)."""
+    ``marker="multiprocessing"`` its resource tracker too)."""
     found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
-        except (OSError, IndexError, ValueError):
-            continue
-        if ppid == pid and marker in command:
-            found.append(int(entry.name))
-    return found
+    for child in psutil.Process(pid).children():
+        with contextlib.suppress(psutil.Error):
+            if marker in " ".join(child.cmdline()):
+                found.append(child.pid)
+    return sorted(found)
 
 
 def gone(pid: int, within_s: float = 20) -> bool:
+    """Whether ``pid`` ends within ``within_s`` (a zombie, ended and not yet reaped, counts)."""
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         try:
-            state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            return True
-        if state == "Z":
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
             return True
         time.sleep(0.1)
     return False
@@ -167,7 +163,7 @@ async def test_the_server_scores_in_its_worker_and_stops_it_when_it_stops(
         assert scoring_workers(pid) == [worker]
         await score_one_interview(srv)
         assert scoring_workers(pid) == [worker]  # the same worker scores the next one
-        helpers = scoring_workers(pid, b"multiprocessing")
+        helpers = scoring_workers(pid, "multiprocessing")
     assert all(gone(p) for p in helpers)
 
 
@@ -178,7 +174,7 @@ async def test_a_killed_server_leaves_no_scoring_worker_behind(
         assert srv.proc is not None
         await score_one_interview(srv)
         assert len(scoring_workers(srv.proc.pid)) == 1
-        helpers = scoring_workers(srv.proc.pid, b"multiprocessing")
+        helpers = scoring_workers(srv.proc.pid, "multiprocessing")
         srv.kill()
         # The worker watches the server's process and ends with it (and the resource tracker
         # with its last user).
