@@ -97,3 +97,50 @@ def test_the_pixel_cap_setting() -> None:
     for refused in ("255", str(4096 * 4096 + 1), "0", "-1", "lots"):
         with pytest.raises(ConfigurationError, match="OPENHIRE_MAX_SCREENSHOT_PIXELS"):
             cap(refused)
+
+
+def _full_size_verdict(data: bytes) -> str:
+    """What the check said before JPEGs were decoded at an eighth: the whole image decoded at
+    full size (the reference ``verify_image`` must agree with)."""
+    import io
+
+    from PIL import Image
+
+    try:
+        info = inspect_image(data, CAP)
+        with Image.open(io.BytesIO(data)) as pic:
+            if pic.size != (info.width, info.height):
+                return "refused"
+            pic.load()
+    except Exception:
+        return "refused"
+    return "passed"
+
+
+def _scan_start(data: bytes) -> int:
+    return data.index(b"\xff\xda")
+
+
+def _jpeg_samples() -> list[tuple[str, bytes]]:
+    good = jpeg(320, 240)
+    sos = _scan_start(good)
+    body = len(good) - sos
+    return [
+        ("whole", good),
+        ("progressive", jpeg(640, 480, progressive=True)),
+        ("odd size", jpeg(333, 97)),
+        ("scan cut in half, end marker added", good[: sos + body // 2] + b"\xff\xd9"),
+        ("scan zeroed", good[: sos + 20] + b"\x00" * (body - 22) + b"\xff\xd9"),
+        ("scan cut right after its header", good[: sos + 14] + b"\xff\xd9"),
+        *((bad.name, bad.make()) for bad in BAD_IMAGES if "jpeg" in bad.name),
+    ]
+
+
+@pytest.mark.parametrize(("name", "data"), _jpeg_samples(), ids=lambda v: str(v)[:40])
+def test_a_jpeg_decoded_at_an_eighth_is_judged_as_at_full_size(name: str, data: bytes) -> None:
+    try:
+        verify_image(data, CAP)
+        verdict = "passed"
+    except ImageError:
+        verdict = "refused"
+    assert verdict == _full_size_verdict(data), name

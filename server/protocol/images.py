@@ -8,10 +8,14 @@ Two steps, so that nothing large is ever decoded:
    pixels (``Settings.max_screenshot_pixels``: 1920x1080 by default), is refused here, before
    a single pixel is decoded: a 74-byte PNG header claiming 4096x4096 costs nothing. This is
    the decompression-bomb defence.
-2. ``verify_image`` then decodes every pixel with Pillow (it takes milliseconds, so callers
-   run it in a worker thread) after checking that the decoder read the size the header
-   declared: Pillow takes the *last* JPEG frame header, this module the first, and it
-   allocates the decoded image from its own reading.
+2. ``verify_image`` then decodes the whole image with Pillow (it takes about a millisecond,
+   so callers run it in a worker thread) after checking that the decoder read the size the
+   header declared: Pillow takes the *last* JPEG frame header, this module the first, and it
+   allocates the decoded image from its own reading. A JPEG is decoded at an eighth of its
+   size (libjpeg's DCT scaling, ``Image.draft``): every byte of its entropy-coded data is still
+   read and every block decoded, so a truncated or corrupt scan fails as at full size, for
+   half the CPU (0.58 against 1.14 ms for the load test's 640x480 webcam frames); only the
+   inverse transform is done on fewer pixels.
 
 Anything else (a renamed file, truncated or corrupt data, trailing bytes, a 1x1 tracking pixel)
 raises ``ImageError`` with a message naming what was wrong.
@@ -66,7 +70,7 @@ def inspect_image(data: bytes, max_pixels: int) -> ImageInfo:
 
 
 def verify_image(data: bytes, max_pixels: int) -> ImageInfo:
-    """``inspect_image``, then decode every pixel: the image is whole and what it claims."""
+    """``inspect_image``, then decode all of it: the image is whole and what it claims."""
     info = inspect_image(data, max_pixels)
     try:
         with Image.open(io.BytesIO(data), formats=(_PILLOW_FORMATS[info.content_type],)) as pic:
@@ -75,6 +79,8 @@ def verify_image(data: bytes, max_pixels: int) -> ImageInfo:
                     f"malformed image: its headers declare both {info.width}x{info.height}"
                     f" and {pic.size[0]}x{pic.size[1]}"
                 )
+            if info.content_type == "image/jpeg":
+                pic.draft(pic.mode, (max(1, info.width // 8), max(1, info.height // 8)))
             pic.load()
     except ImageError:
         raise
