@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
@@ -163,6 +164,20 @@ async def test_round_trip_keeps_every_byte(subject: Subject) -> None:
     await subject.store.put(resume, document, "application/pdf")
     assert await subject.store.get(screenshot) == image
     assert await subject.store.get(resume) == document
+
+
+async def test_several_blobs_at_once_are_each_stored_under_their_key(subject: Subject) -> None:
+    """``put_many``: a batch's screenshots, of several interviews, in one call."""
+    one, other = uuid.uuid4(), uuid.uuid4()
+    blobs = [
+        (screenshot_key(1, interview=one), jpeg(40 * KIB), "image/jpeg"),
+        (screenshot_key(2, interview=one), jpeg(60 * KIB), "image/jpeg"),
+        (screenshot_key(1, "png", interview=other), png(30 * KIB), "image/png"),
+    ]
+    await subject.store.put_many(blobs)
+    for key, data, _ in blobs:
+        assert await subject.store.get(key) == data
+    await subject.store.put_many([])  # nothing to store: nothing done, no error
 
 
 @pytest.mark.parametrize(
@@ -1155,6 +1170,78 @@ async def test_local_blobs_on_a_node_of_a_cluster_are_warned_about(
             ("warning", str(tmp_path / "blobs"))
         ]
         assert "SUPABASE_URL" in warned[0]["advice"]
+
+
+async def test_local_blobs_are_on_disk_data_and_names_when_the_write_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a power cut would test: each file's data is flushed before it is renamed into
+    place, and every directory a name was added to (a renamed file, a directory made) is
+    flushed after the last rename, before ``put_many`` returns. No ``.part`` file is left, and
+    files and directories are the owner's only."""
+    root = tmp_path / "blobs"
+    local = LocalBlobStore(root)
+    calls: list[tuple[str, str]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        calls.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def replace(source: Any, target: Any) -> None:
+        calls.append(("rename", str(target)))
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    one, other = uuid.uuid4(), uuid.uuid4()
+    keys = [screenshot_key(1, interview=one), screenshot_key(1, interview=other)]
+    await local.put_many([(key, jpeg(10 * KIB), "image/jpeg") for key in keys])
+
+    files = [str(root / key) for key in keys]
+    renamed = [target for call, target in calls if call == "rename"]
+    assert sorted(renamed) == sorted(files)
+    last_rename = max(i for i, (call, _) in enumerate(calls) if call == "rename")
+    for file in files:
+        # The data, under its temporary name, before any rename.
+        flushed = calls.index(("fsync", file + ".part"))
+        assert flushed < calls.index(("rename", file))
+    synced_after = {target for call, target in calls[last_rename:] if call == "fsync"}
+    # Each file's directory, and each directory this call made a directory in.
+    screenshots = root / "screenshots"
+    made = {root, screenshots, screenshots / str(one), screenshots / str(other)}
+    assert synced_after == {str(directory) for directory in made}
+    assert sorted(p.name for p in root.rglob("*.part")) == []
+    for key in keys:
+        assert (root / key).stat().st_mode & 0o777 == 0o600
+        assert (root / key).parent.stat().st_mode & 0o777 == 0o700
+
+    # Into directories that are there already: only those are flushed again.
+    calls.clear()
+    await local.put(screenshot_key(2, interview=one), jpeg(KIB), "image/jpeg")
+    assert [c for c in calls if c[0] == "fsync"][-1] == (
+        "fsync",
+        str(root / "screenshots" / str(one)),
+    )
+    assert ("fsync", str(root / "screenshots")) not in calls
+
+    # A directory found made by another write (one that failed, or is still under way and has
+    # not flushed its parent yet): its parent is flushed all the same.
+    calls.clear()
+    third = uuid.uuid4()
+    (root / "screenshots" / str(third)).mkdir(mode=0o700)
+    await local.put(screenshot_key(1, interview=third), jpeg(KIB), "image/jpeg")
+    synced = {target for call, target in calls if call == "fsync"}
+    assert str(root / "screenshots") in synced
+    assert str(root / "screenshots" / str(third)) in synced
+
+
+async def test_a_bad_key_in_a_batch_stores_none_of_it(tmp_path: Path) -> None:
+    local = LocalBlobStore(tmp_path / "blobs")
+    good = screenshot_key(1)
+    with pytest.raises(ValueError, match="not a valid blob key"):
+        await local.put_many([(good, jpeg(KIB), "image/jpeg"), ("../x", b"x", "image/jpeg")])
+    assert list((tmp_path / "blobs").rglob("*")) == []
 
 
 async def test_the_servers_blob_route_answers_byte_ranges_so_audio_can_seek(tmp_path: Path) -> None:

@@ -9,12 +9,15 @@ Keys look like ``resumes/<application_id>/resume.pdf`` and
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import mimetypes
 import os
 import re
 import secrets
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -28,6 +31,9 @@ from server.config import Settings
 from server.errors import Forbidden, NotFound
 
 log = structlog.get_logger(__name__)
+
+# How many flushed directories a local store remembers (one per interview and bucket).
+_KNOWN_DIRECTORIES = 10_000
 
 _KEY = re.compile(r"^[a-z0-9-]+(/[A-Za-z0-9._-]+)+$")
 
@@ -49,6 +55,15 @@ class BlobStore(ABC):
     async def put(
         self, key: str, data: bytes, content_type: str, *, within_s: float | None = None
     ) -> None: ...
+
+    async def put_many(
+        self, blobs: Sequence[tuple[str, bytes, str]], *, within_s: float | None = None
+    ) -> None:
+        """Store several blobs, ``(key, data, content_type)`` each: all of them, or raise.
+        Stores that can make one write of several (the local one) override it."""
+        await asyncio.gather(
+            *(self.put(key, data, kind, within_s=within_s) for key, data, kind in blobs)
+        )
 
     @abstractmethod
     async def get(self, key: str, *, within_s: float | None = None) -> bytes:
@@ -93,6 +108,10 @@ class LocalBlobStore(BlobStore):
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.url_prefix = url_prefix
         self._secret = secrets.token_bytes(32)
+        # Directories whose entry in their parent this store has flushed (a bounded memory:
+        # one forgotten costs a flush of its parent again).
+        self._on_disk: dict[Path, None] = {}
+        self._on_disk_lock = threading.Lock()
 
     def _signature(self, key: str, expires: int) -> str:
         message = f"{key}\n{expires}".encode()
@@ -123,21 +142,68 @@ class LocalBlobStore(BlobStore):
     async def put(
         self, key: str, data: bytes, content_type: str, *, within_s: float | None = None
     ) -> None:
-        path = self._path(key)
+        await self.put_many([(key, data, content_type)])
 
-        def write() -> None:
+    async def put_many(
+        self, blobs: Sequence[tuple[str, bytes, str]], *, within_s: float | None = None
+    ) -> None:
+        """Once this returns, every blob is on disk under its key, whatever happens next (a
+        power cut included): see ``_write``. One thread's work for the lot."""
+        files = [(self._path(key), data) for key, data, _ in blobs]
+        await anyio.to_thread.run_sync(self._write, files)
+
+    def _write(self, files: list[tuple[Path, bytes]]) -> None:
+        """Each file is written under a temporary name and renamed into place, so that no
+        key ever names a partly written file. Durability takes two flushes: the files' data
+        (``fsync`` of each), then the names (``fsync`` of each directory a file was renamed
+        or a directory made in: a rename is not on disk until its directory is). Every file
+        is written before any is flushed, and every rename made before any directory is
+        flushed, so that a journaling filesystem commits each step once for the whole batch
+        rather than once a file."""
+        changed: dict[Path, None] = {}  # directories whose entries changed, in order
+        unsure: list[Path] = []  # directories whose own entry may not be on disk yet
+        for path, _ in files:
             # One level at a time: mkdir(parents=True) gives the parents the default mode.
             for directory in reversed(path.relative_to(self.root).parents[:-1]):
-                (self.root / directory).mkdir(exist_ok=True, mode=0o700)
-            tmp = path.with_name(path.name + ".part")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-
-        await anyio.to_thread.run_sync(write)
+                made = self.root / directory
+                if made in self._on_disk:
+                    continue
+                # Made now, or found made by a write that failed or is still under way (and
+                # has not flushed its parent yet): its parent is flushed either way.
+                with contextlib.suppress(FileExistsError):
+                    made.mkdir(mode=0o700)
+                changed[made.parent] = None
+                unsure.append(made)
+        parts: list[tuple[Path, Path]] = []
+        descriptors: list[int] = []
+        try:
+            for path, data in files:
+                part = path.with_name(path.name + ".part")
+                fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                descriptors.append(fd)
+                parts.append((part, path))
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            for fd in descriptors:
+                os.fsync(fd)
+        finally:
+            for fd in descriptors:
+                os.close(fd)
+        for part, path in parts:
+            os.replace(part, path)
+            changed[path.parent] = None
+        for directory in changed:
+            fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        with self._on_disk_lock:
+            for directory in unsure:
+                self._on_disk[directory] = None
+            while len(self._on_disk) > _KNOWN_DIRECTORIES:  # forget the oldest
+                del self._on_disk[next(iter(self._on_disk))]
 
     async def get(self, key: str, *, within_s: float | None = None) -> bytes:
         path = self._path(key)

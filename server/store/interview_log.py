@@ -26,7 +26,6 @@ ready, the application moved on) are written in the same transaction, last
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -155,11 +154,8 @@ class InterviewLog:
     async def _append(self, batch: Sequence[Append]) -> None:
         shots = [(a.entry, a.screenshot) for a in batch if a.screenshot is not None]
         if shots:
-            await asyncio.gather(
-                *(
-                    self._blobs.put(entry.data["blob_key"], shot.image, shot.content_type)
-                    for entry, shot in shots
-                )
+            await self._blobs.put_many(
+                [(entry.data["blob_key"], shot.image, shot.content_type) for entry, shot in shots]
             )
         artifacts = [a for a in batch if a.screenshot is not None or a.recording is not None]
         fenced = any(a.epoch is not None for a in batch)
