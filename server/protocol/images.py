@@ -13,12 +13,13 @@ Two steps, so that nothing large is ever decoded:
    header declared: Pillow takes the *last* JPEG frame header, this module the first, and it
    allocates the decoded image from its own reading. A JPEG is decoded at an eighth of its
    size (libjpeg's DCT scaling, ``Image.draft``): every byte of its entropy-coded data is still
-   read and every block decoded, so a truncated or corrupt scan fails as at full size, for
-   half the CPU (0.58 against 1.14 ms for the load test's 640x480 webcam frames); only the
-   inverse transform is done on fewer pixels.
+   read and every block decoded, so it refuses what a full-size decode refuses, for half the
+   CPU (0.6 against 1.1 ms for the load test's 640x480 webcam frames); only the inverse
+   transform is done on fewer pixels. (At either size libjpeg only warns of a scan whose data
+   is corrupt or cut short before its end marker, and fills it in: such an image passes.)
 
-Anything else (a renamed file, truncated or corrupt data, trailing bytes, a 1x1 tracking pixel)
-raises ``ImageError`` with a message naming what was wrong.
+Anything else (a renamed file, truncated or undecodable data, trailing bytes, a 1x1 tracking
+pixel) raises ``ImageError`` with a message naming what was wrong.
 """
 
 from __future__ import annotations
