@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pydantic
 import pytest
 
+from benchmarks.screenshot_check import full_size
 from server.config import Settings
 from server.errors import ConfigurationError, ImageError, ProtocolError
 from server.protocol.codec import check_taken_at
@@ -100,30 +101,18 @@ def test_the_pixel_cap_setting() -> None:
 
 
 def _full_size_verdict(data: bytes) -> str:
-    """What the check said before JPEGs were decoded at an eighth: the whole image decoded at
-    full size (the reference ``verify_image`` must agree with)."""
-    import io
-
-    from PIL import Image
-
+    """What the check said before JPEGs were decoded at an eighth (the reference
+    ``verify_image`` must agree with)."""
     try:
-        info = inspect_image(data, CAP)
-        with Image.open(io.BytesIO(data)) as pic:
-            if pic.size != (info.width, info.height):
-                return "refused"
-            pic.load()
+        full_size(data)
     except Exception:
         return "refused"
     return "passed"
 
 
-def _scan_start(data: bytes) -> int:
-    return data.index(b"\xff\xda")
-
-
 def _jpeg_samples() -> list[tuple[str, bytes]]:
     good = jpeg(320, 240)
-    sos = _scan_start(good)
+    sos = good.index(b"\xff\xda")  # the start of scan
     body = len(good) - sos
     return [
         ("whole", good),
