@@ -174,23 +174,21 @@ class LocalBlobStore(BlobStore):
                     made.mkdir(mode=0o700)
                 changed[made.parent] = None
                 unsure.append(made)
-        parts: list[tuple[Path, Path]] = []
-        descriptors: list[int] = []
+        opened: list[tuple[int, Path, Path]] = []  # descriptor, temporary name, key's path
         try:
             for path, data in files:
                 part = path.with_name(path.name + ".part")
                 fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                descriptors.append(fd)
-                parts.append((part, path))
+                opened.append((fd, part, path))
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view) :]
-            for fd in descriptors:
+            for fd, _, _ in opened:
                 os.fsync(fd)
         finally:
-            for fd in descriptors:
+            for fd, _, _ in opened:
                 os.close(fd)
-        for part, path in parts:
+        for _, part, path in opened:
             os.replace(part, path)
             changed[path.parent] = None
         for directory in changed:
