@@ -289,13 +289,15 @@ def test_a_whole_interview_over_webrtc_watched_live_and_played_back(
     video = sorted(by_track["video"], key=lambda a: a["started_at"])
     expected = next(a for a in video if parse_time(a["ended_at"]) > asked)
     r.locator(".play-from").nth(1).click()
+    # The player shows where it is (data-position) once the video plays.
     r.wait_for_function(
         "() => { const m = document.getElementById('recording-media');"
-        " return m.currentTime > 0.2 && !m.paused; }"
+        " return m.currentTime > 0.2 && !m.paused"
+        " && document.querySelector('.recording').dataset.position !== undefined; }"
     )
     playing = r.evaluate("() => document.getElementById('recording-media').currentSrc")
     assert urlsplit(playing).path == urlsplit(expected["url"]).path
-    position = int(player.get_attribute("data-position") or 0) / 1000
+    position = int(player.get_attribute("data-position") or "") / 1000
     assert (
         parse_time(expected["started_at"]) - 0.5 <= position <= parse_time(expected["ended_at"]) + 1
     )

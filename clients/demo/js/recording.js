@@ -147,7 +147,8 @@ export function recordingPlayer(artifacts, { interviewId, turns, start }) {
     }
   }
 
-  lead.el.addEventListener("timeupdate", show);
+  // "timeupdate" comes a few times a second at most: a seek or a start shows the position at once.
+  for (const event of ["timeupdate", "seeked", "playing"]) lead.el.addEventListener(event, show);
   lead.el.addEventListener("ended", () => {
     const next = lead.next();
     if (next) seek(next.start);
