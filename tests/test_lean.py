@@ -5,7 +5,15 @@ and the served WebSocket protocol really has them in place of uvicorn's."""
 from __future__ import annotations
 
 import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
+import uvicorn
+import websockets
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
@@ -68,3 +76,89 @@ def test_the_served_websocket_protocol_has_the_lean_queue_and_flag() -> None:
         loop.close()
     assert isinstance(protocol.queue, LeanQueue)
     assert isinstance(protocol.writable, Flag) and protocol.writable.is_set()
+
+
+class _Counting(LeanWebSocketProtocol):
+    """The served protocol, counting how often it pauses reading."""
+
+    instances: list[_Counting] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pauses = 0
+        _Counting.instances.append(self)
+
+    def connection_made(self, transport: Any) -> None:
+        pause = transport.pause_reading
+
+        def counted() -> None:
+            self.pauses += 1
+            pause()
+
+        transport.pause_reading = counted
+        super().connection_made(transport)
+
+
+@contextmanager
+def _served(app: Any) -> Iterator[str]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    options = {**UVICORN_OPTIONS, "ws": _Counting, "log_level": "critical", "lifespan": "off"}
+    server = uvicorn.Server(uvicorn.Config(app, **options))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.01)
+        yield f"ws://127.0.0.1:{sock.getsockname()[1]}/"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+async def _echo(scope: Any, receive: Any, send: Any) -> None:
+    """Echoes each message at once; with a "sleep" message first, takes nothing for 0.5 s."""
+    assert scope["type"] == "websocket"
+    await receive()  # websocket.connect
+    await send({"type": "websocket.accept"})
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        if message.get("text") == "sleep":
+            await asyncio.sleep(0.5)
+            continue
+        await send({"type": "websocket.send", "text": message.get("text") or ""})
+
+
+async def test_a_message_the_app_awaits_is_handed_over_without_pausing_reading() -> None:
+    _Counting.instances.clear()
+    with _served(_echo) as url:
+        async with websockets.connect(url) as ws:
+            for i in range(50):
+                await ws.send(f"m{i}")
+                assert await asyncio.wait_for(ws.recv(), 5) == f"m{i}"
+    (protocol,) = _Counting.instances
+    # uvicorn alone pauses after every message (50 here); the app was always waiting.
+    assert protocol.pauses == 0
+
+
+async def test_reading_still_pauses_while_the_app_is_busy_and_nothing_is_lost() -> None:
+    _Counting.instances.clear()
+    with _served(_echo) as url:
+        async with websockets.connect(url) as ws:
+            await ws.send("sleep")
+            await asyncio.sleep(0.1)  # the app is now asleep, taking nothing
+            sent = [f"m{i}" for i in range(200)]
+            for text in sent:
+                await ws.send(text)
+            await asyncio.sleep(0.1)
+            (protocol,) = _Counting.instances
+            assert protocol.read_paused and protocol.pauses >= 1
+            got = [await asyncio.wait_for(ws.recv(), 5) for _ in sent]
+            assert got == sent
+            # The app caught up and waits again: reading is on.
+            assert not protocol.read_paused
