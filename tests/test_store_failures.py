@@ -24,12 +24,12 @@ import orjson
 import pytest
 
 from clients.interview_client import CandidateSession
-from server.sessions.actions import LogEntry, Persist
+from server.sessions.actions import LogEntry, Persist, Screenshot
 from server.sessions.persistence import EventWriter
 from server.store.blobs import LocalBlobStore
 from server.store.database import _init_connection
 from server.store.interview_log import InterviewLog
-from tests.live_helpers import LONG_ANSWER, close_clients, new_interview, stored_events
+from tests.live_helpers import LONG_ANSWER, close_clients, jpeg, new_interview, stored_events
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -276,6 +276,113 @@ async def test_a_commit_whose_reply_was_lost_is_reported_once_and_not_written_tw
         stored = [(e["offset"], e["client_id"]) for e in await stored_events(server, iv.id)]
         assert stored == [(1, "lost-1"), (2, "lost-2"), (3, "lost-3")]
     finally:
+        await writer.close(5)
+        await pool.close()
+        await close_clients(iv)
+
+
+class GatedBlobs(LocalBlobStore):
+    """The real local store, whose writes wait for ``gate`` and whose first ``fail`` writes
+    raise; it records the keys of each write."""
+
+    def __init__(self, root: Any, fail: int = 0) -> None:
+        super().__init__(root)
+        self.gate = asyncio.Event()
+        self.fail = fail
+        self.writes: list[list[str]] = []
+
+    async def put_many(self, blobs: Any, *, within_s: float | None = None) -> None:
+        self.writes.append([key for key, _, _ in blobs])
+        await self.gate.wait()
+        if self.fail:
+            self.fail -= 1
+            raise OSError("injected: the disk is full")
+        await super().put_many(blobs, within_s=within_s)
+
+
+def shot(offset: int, sender: str) -> Persist:
+    image = jpeg()
+    data = {"content_type": "image/jpeg", "size_bytes": len(image), "width": 320, "height": 240}
+    entry = LogEntry(offset, "screenshot", data, datetime.now(UTC), f"shot-{offset}", sender)
+    return Persist(entry, screenshot=Screenshot(image, "image/jpeg"))
+
+
+@pytest.mark.parametrize("fail", [0, 1], ids=["stored-ahead", "stage-failed"])
+async def test_no_entry_is_committed_before_its_screenshot_is_stored(
+    server: Any, tmp_path: Any, fail: int
+) -> None:
+    iv = await new_interview(server)  # scheduled: its log is this test's to write
+    pool = await asyncpg.create_pool(server.dsn, min_size=1, max_size=2, init=_init_connection)
+    blobs = GatedBlobs(tmp_path, fail=fail)
+    writer = EventWriter(InterviewLog(pool, blobs))
+    writer.start()
+    try:
+        sink = Recorder()
+        sender = f"candidate:{uuid.uuid4()}"
+        writer.submit(uuid.UUID(iv.id), shot(1, sender), sink)
+        entry = LogEntry(2, "proctor", {"signal": "paste"}, datetime.now(UTC), "after", sender)
+        writer.submit(uuid.UUID(iv.id), Persist(entry), sink)
+        # The blob stage has the screenshot and is held: nothing is committed, not even the
+        # entry behind it (the log keeps its order).
+        assert not await writer.drain(0.5)
+        assert blobs.writes == [[f"screenshots/{iv.id}/000001.jpg"]]
+        assert sink.committed == [] and await stored_events(server, iv.id) == []
+        blobs.gate.set()
+        assert await writer.drain(30)
+        assert (sink.committed, sink.failed) == ([1, 2], [])
+        assert [e["offset"] for e in await stored_events(server, iv.id)] == [1, 2]
+        assert (tmp_path / "screenshots" / iv.id / "000001.jpg").read_bytes() == jpeg()
+        # Stored ahead: written once. The stage failed: the writer wrote it again itself
+        # before committing.
+        assert len(blobs.writes) == 1 + fail
+    finally:
+        await writer.close(5)
+        await pool.close()
+        await close_clients(iv)
+
+
+class HeldCommits(asyncpg.Connection):  # type: ignore[type-arg]
+    """asyncpg's real connection, whose writes wait while ``held`` is clear."""
+
+    held: asyncio.Event | None = None
+
+    async def executemany(self, command: str, args: Any, *, timeout: float | None = None) -> None:
+        if HeldCommits.held is not None:
+            await HeldCommits.held.wait()
+        await super().executemany(command, args, timeout=timeout)
+
+
+async def test_screenshots_are_stored_while_the_batch_before_them_commits(
+    server: Any, tmp_path: Any
+) -> None:
+    iv = await new_interview(server)  # scheduled: its log is this test's to write
+    pool = await asyncpg.create_pool(
+        server.dsn, min_size=1, max_size=2, init=_init_connection, connection_class=HeldCommits
+    )
+    writer = EventWriter(InterviewLog(pool, LocalBlobStore(tmp_path)))
+    writer.start()
+    HeldCommits.held = asyncio.Event()
+    try:
+        sink = Recorder()
+        sender = f"candidate:{uuid.uuid4()}"
+        entry = LogEntry(1, "proctor", {"signal": "paste"}, datetime.now(UTC), "first", sender)
+        writer.submit(uuid.UUID(iv.id), Persist(entry), sink)
+        await asyncio.sleep(0.2)  # the writer is in the first batch's commit, held
+        writer.submit(uuid.UUID(iv.id), shot(2, sender), sink)
+        blob = tmp_path / "screenshots" / iv.id / "000002.jpg"
+        for _ in range(100):  # the blob stage writes it meanwhile
+            if blob.exists():
+                break
+            await asyncio.sleep(0.05)
+        assert blob.read_bytes() == jpeg()
+        assert sink.committed == []
+        HeldCommits.held.set()
+        assert await writer.drain(30)
+        assert (sink.committed, sink.failed) == ([1, 2], [])
+        assert [e["offset"] for e in await stored_events(server, iv.id)] == [1, 2]
+    finally:
+        HeldCommits.held.set()
+        HeldCommits.held = None
         await writer.close(5)
         await pool.close()
         await close_clients(iv)

@@ -3,10 +3,12 @@ in order, with group commit.
 
 Sessions hand events over without awaiting anything (``submit``); one writer task drains the
 queue in batches: it hands each batch to the interview log (``server.store.interview_log``,
-which writes the screenshots' blobs first, then the entries, artifacts and the interview's
-start or end in one transaction), then reports each interview's committed entries to its
-callback. A session acks a client message only from that callback, so
-an acked message is in the database whatever happens afterwards.
+which commits the entries, artifacts and the interview's start or end in one transaction),
+then reports each interview's committed entries to its callback. A second task, the blob
+stage, writes the screenshots' blobs as they come, ahead of the writer: a batch is committed
+once its blobs are stored (no row ever names a blob that is not there), and the next batch's
+blobs are written while this one commits. A session acks a client message only from that
+callback, so an acked message is in the database whatever happens afterwards.
 
 Transient database failures (connection lost, the database shutting down or restarting,
 serialization failures, resources exhausted: classified by SQLSTATE class) are retried with
@@ -71,11 +73,19 @@ class EventSink(Protocol):
         ...
 
 
+# The most blobs the blob stage writes in one go: a batch waits for the whole group its last
+# screenshot is in, so the groups stay small enough to finish often.
+BLOB_GROUP = 64
+# Where an entry's screenshot blob stands in the blob stage (entries without one: NO_BLOB).
+NO_BLOB, BLOB_PENDING, BLOB_STORED, BLOB_FAILED = range(4)
+
+
 @dataclass(slots=True)
 class _Item:
     append: Append
     generation: int
     sink: EventSink
+    blob: int = NO_BLOB
 
     def wanted(self) -> bool:
         return self.sink.wants_stored(self.generation)
@@ -94,6 +104,12 @@ class EventWriter:
         self._metrics = metrics
         self._queue: deque[_Item] = deque()
         self._wakeup = asyncio.Event()
+        # The blob stage: screenshots waiting for their blobs to be written, and a signal
+        # each time some are done.
+        self._unstored: deque[_Item] = deque()
+        self._blob_wakeup = asyncio.Event()
+        self._blobs_done = asyncio.Event()
+        self._blob_task = BackgroundTask(self._store_blobs, name="blob-writer")
         self.soft_limit = soft_limit
         self.max_batch = max_batch
         self._task = BackgroundTask(self._run, name="event-writer")
@@ -113,12 +129,18 @@ class EventWriter:
 
     def submit(self, interview_id: uuid.UUID, persist: Persist, sink: EventSink) -> None:
         append = Append.of(interview_id, persist, sink.epoch)
-        self._queue.append(_Item(append, persist.generation, sink))
+        item = _Item(append, persist.generation, sink)
+        self._queue.append(item)
+        if append.screenshot is not None:
+            item.blob = BLOB_PENDING
+            self._unstored.append(item)
+            self._blob_wakeup.set()
         self._idle.clear()
         self._wakeup.set()
 
     def start(self) -> None:
         self._task.start()
+        self._blob_task.start()
 
     async def drain(self, within_s: float) -> bool:
         """Wait until everything submitted so far is committed (or failed)."""
@@ -134,6 +156,7 @@ class EventWriter:
             log.error("event_writer.not_drained", queued=len(self._queue))
         self._closing = True
         await self._task.close()
+        await self._blob_task.close()
 
     async def _run(self) -> None:
         while not self._closing:
@@ -147,6 +170,44 @@ class EventWriter:
             for _ in batch:
                 self._queue.popleft()
 
+    async def _store_blobs(self) -> None:
+        """The blob stage: writes the screenshots' blobs as they are submitted, in order, a
+        group at a time, while the writer commits the batch before theirs (so that a batch's
+        time is its commit's, not its blobs' and its commit's one after the other). A group
+        that fails is marked so: ``append`` writes those blobs again itself, and fails the
+        entries as it would have."""
+        while True:
+            if not self._unstored:
+                self._blob_wakeup.clear()
+                await self._blob_wakeup.wait()
+                continue
+            group: list[_Item] = []
+            while self._unstored and len(group) < BLOB_GROUP:
+                item = self._unstored.popleft()
+                if item.wanted():
+                    group.append(item)
+                else:  # forgotten by its interview: never written
+                    item.blob = BLOB_FAILED
+            state = BLOB_STORED
+            try:
+                await self._log.store_blobs([item.append for item in group])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                state = BLOB_FAILED
+                log.warning("event_writer.blobs_failed", blobs=len(group), error=repr(exc))
+            for item in group:
+                item.blob = state
+            self._blobs_done.set()
+
+    async def _blobs_settled(self, batch: list[_Item]) -> set[str]:
+        """Wait until the blob stage is past every screenshot of ``batch``; the keys it
+        stored."""
+        while any(item.blob == BLOB_PENDING for item in batch):
+            self._blobs_done.clear()
+            await self._blobs_done.wait()
+        return {item.append.entry.data["blob_key"] for item in batch if item.blob == BLOB_STORED}
+
     async def _write_with_retry(self, batch: list[_Item]) -> None:
         delay = 0.05
         # After a transient failure the commit may have happened all the same.
@@ -157,10 +218,11 @@ class EventWriter:
             items = [item for item in batch if item.wanted()]
             if not items:
                 return
+            stored = await self._blobs_settled(items)
             started = time.perf_counter()
             try:
                 if not (uncertain and await self._already_written(items)):
-                    await self._log.append([item.append for item in items])
+                    await self._log.append([item.append for item in items], stored=stored)
             except StaleOwner as exc:
                 if not self._fence(items, exc.interview_id):
                     for item in items:

@@ -5,8 +5,9 @@ An interview's log is append-only, one entry per offset (``(interview_id, offset
 and has one writer at a time (the live interview, through the process's ``EventWriter``).
 Transcripts, the live view, replay and restore are all reads of it.
 
-- ``append``: a batch of entries, each with what goes with it: a screenshot's blob (written
-  first, so that no row points at a blob that is not there) and its artifact row, the
+- ``store_blobs`` and ``append``: a batch of entries, each with what goes with it: a
+  screenshot's blob (written first, so that no row points at a blob that is not there: by
+  ``store_blobs`` ahead of the batch, or else by ``append``) and its artifact row, the
   interview's start or end (with its evaluation, and the application handed on to review when
   the session says so). The rows go in one transaction.
 - ``was_appended``: after a failure that may have struck after the commit, whether a batch is
@@ -27,7 +28,7 @@ ready, the application moved on) are written in the same transaction, last
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -140,19 +141,34 @@ class InterviewLog:
 
     # --- writing ------------------------------------------------------------------------
 
-    async def append(self, batch: Sequence[Append]) -> None:
-        """Store a batch: its blobs first, then its rows in one transaction (all or none).
-        Raises ``StaleOwner`` (nothing stored) when an entry's epoch is no longer its
-        interview's newest."""
+    async def store_blobs(self, batch: Sequence[Append]) -> None:
+        """Write the screenshots' blobs of entries not appended yet, ahead of ``append`` (the
+        writer does, while it commits the batch before): ``append`` then skips the keys it is
+        told are stored."""
+        shots = [(a.entry, a.screenshot) for a in batch if a.screenshot is not None]
+        if shots:
+            await self._blobs.put_many(
+                [(entry.data["blob_key"], shot.image, shot.content_type) for entry, shot in shots]
+            )
+
+    async def append(self, batch: Sequence[Append], *, stored: Set[str] = frozenset()) -> None:
+        """Store a batch: its blobs first (but those whose keys are in ``stored``, written
+        already by ``store_blobs``), then its rows in one transaction (all or none). Raises
+        ``StaleOwner`` (nothing stored) when an entry's epoch is no longer its interview's
+        newest."""
         try:
-            await self._append(batch)
+            await self._append(batch, stored)
         except asyncpg.PostgresError as exc:
             if exc.sqlstate == _STALE_OWNER:
                 raise StaleOwner(str(getattr(exc, "detail", "") or "")) from None
             raise
 
-    async def _append(self, batch: Sequence[Append]) -> None:
-        shots = [(a.entry, a.screenshot) for a in batch if a.screenshot is not None]
+    async def _append(self, batch: Sequence[Append], stored: Set[str]) -> None:
+        shots = [
+            (a.entry, a.screenshot)
+            for a in batch
+            if a.screenshot is not None and a.entry.data["blob_key"] not in stored
+        ]
         if shots:
             await self._blobs.put_many(
                 [(entry.data["blob_key"], shot.image, shot.content_type) for entry, shot in shots]
