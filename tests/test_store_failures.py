@@ -386,3 +386,43 @@ async def test_screenshots_are_stored_while_the_batch_before_them_commits(
         await writer.close(5)
         await pool.close()
         await close_clients(iv)
+
+
+async def test_an_interview_waiting_for_its_screenshot_does_not_hold_back_another(
+    server: Any, tmp_path: Any
+) -> None:
+    waiting, other = await new_interview(server), await new_interview(server)
+    pool = await asyncpg.create_pool(server.dsn, min_size=1, max_size=2, init=_init_connection)
+    blobs = GatedBlobs(tmp_path)
+    writer = EventWriter(InterviewLog(pool, blobs))
+    writer.start()
+    try:
+        held, free = Recorder(), Recorder()
+        sender = f"candidate:{uuid.uuid4()}"
+        at = datetime.now(UTC)
+        writer.submit(uuid.UUID(waiting.id), shot(1, sender), held)
+        after = LogEntry(2, "proctor", {"signal": "paste"}, at, "after-shot", sender)
+        writer.submit(uuid.UUID(waiting.id), Persist(after), held)
+        for offset in (1, 2):  # submitted after the held screenshot, in another interview
+            entry = LogEntry(offset, "proctor", {"signal": "paste"}, at, f"other-{offset}", sender)
+            writer.submit(uuid.UUID(other.id), Persist(entry), free)
+        for _ in range(100):
+            if free.committed == [1, 2]:
+                break
+            await asyncio.sleep(0.05)
+        assert free.committed == [1, 2]
+        assert [e["offset"] for e in await stored_events(server, other.id)] == [1, 2]
+        # The interview whose screenshot is not stored yet: nothing of it, not even the entry
+        # after the screenshot, which has no blob of its own.
+        assert held.committed == [] and await stored_events(server, waiting.id) == []
+        assert writer.queued == 2
+        blobs.gate.set()
+        assert await writer.drain(30)
+        assert (held.committed, held.failed) == ([1, 2], [])
+        assert [e["offset"] for e in await stored_events(server, waiting.id)] == [1, 2]
+    finally:
+        blobs.gate.set()
+        await writer.close(5)
+        await pool.close()
+        await close_clients(waiting)
+        await close_clients(other)
