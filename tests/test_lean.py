@@ -120,7 +120,7 @@ def _served(app: Any) -> Iterator[str]:
 
 
 async def _echo(scope: Any, receive: Any, send: Any) -> None:
-    """Echoes each message at once; with a "sleep" message first, takes nothing for 0.5 s."""
+    """Echoes each message at once; after a "sleep" message, takes nothing for 2 s."""
     assert scope["type"] == "websocket"
     await receive()  # websocket.connect
     await send({"type": "websocket.accept"})
@@ -129,7 +129,7 @@ async def _echo(scope: Any, receive: Any, send: Any) -> None:
         if message["type"] == "websocket.disconnect":
             return
         if message.get("text") == "sleep":
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(2)
             continue
         await send({"type": "websocket.send", "text": message.get("text") or ""})
 
@@ -151,12 +151,16 @@ async def test_reading_still_pauses_while_the_app_is_busy_and_nothing_is_lost() 
     with _served(_echo) as url:
         async with websockets.connect(url) as ws:
             await ws.send("sleep")
-            await asyncio.sleep(0.1)  # the app is now asleep, taking nothing
             sent = [f"m{i}" for i in range(200)]
             for text in sent:
                 await ws.send(text)
-            await asyncio.sleep(0.1)
             (protocol,) = _Counting.instances
+            # While the app sleeps, the server reads a message it cannot hand over, and
+            # stops reading.
+            for _ in range(150):
+                if protocol.read_paused:
+                    break
+                await asyncio.sleep(0.01)
             assert protocol.read_paused and protocol.pauses >= 1
             got = [await asyncio.wait_for(ws.recv(), 5) for _ in sent]
             assert got == sent
