@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +28,7 @@ import pytest
 from clients.interview_client import CandidateSession
 from server.sessions.actions import LogEntry, Persist, Screenshot
 from server.sessions.persistence import EventWriter
-from server.store.blobs import LocalBlobStore
+from server.store.blobs import BlobStore, LocalBlobStore
 from server.store.database import _init_connection
 from server.store.interview_log import InterviewLog
 from tests.live_helpers import LONG_ANSWER, close_clients, jpeg, new_interview, stored_events
@@ -252,16 +254,32 @@ class Recorder:
         self.failed.append(entry.offset)
 
 
+@asynccontextmanager
+async def own_writer(
+    server: Any,
+    blobs: BlobStore,
+    connection_class: type[asyncpg.Connection[Any]] = asyncpg.Connection,
+) -> AsyncIterator[tuple[Any, EventWriter]]:
+    """A scheduled interview (its log is the test's to write) and a real EventWriter of the
+    test's own, over a pool of ``connection_class`` and ``blobs``; all closed after."""
+    iv = await new_interview(server)
+    pool = await asyncpg.create_pool(
+        server.dsn, min_size=1, max_size=2, init=_init_connection, connection_class=connection_class
+    )
+    writer = EventWriter(InterviewLog(pool, blobs))
+    writer.start()
+    try:
+        yield iv, writer
+    finally:
+        await writer.close(5)
+        await pool.close()
+        await close_clients(iv)
+
+
 async def test_a_commit_whose_reply_was_lost_is_reported_once_and_not_written_twice(
     server: Any, tmp_path: Any
 ) -> None:
-    iv = await new_interview(server)  # scheduled: its log is this test's to write
-    pool = await asyncpg.create_pool(
-        server.dsn, min_size=1, max_size=2, init=_init_connection, connection_class=RepliesLost
-    )
-    writer = EventWriter(InterviewLog(pool, LocalBlobStore(tmp_path)))
-    writer.start()
-    try:
+    async with own_writer(server, LocalBlobStore(tmp_path), RepliesLost) as (iv, writer):
         sink = Recorder()
         sender = f"candidate:{uuid.uuid4()}"
         at = datetime.now(UTC)
@@ -275,10 +293,6 @@ async def test_a_commit_whose_reply_was_lost_is_reported_once_and_not_written_tw
         assert (sorted(sink.committed), sink.failed) == ([1, 2, 3], [])
         stored = [(e["offset"], e["client_id"]) for e in await stored_events(server, iv.id)]
         assert stored == [(1, "lost-1"), (2, "lost-2"), (3, "lost-3")]
-    finally:
-        await writer.close(5)
-        await pool.close()
-        await close_clients(iv)
 
 
 class GatedBlobs(LocalBlobStore):
@@ -311,12 +325,8 @@ def shot(offset: int, sender: str) -> Persist:
 async def test_no_entry_is_committed_before_its_screenshot_is_stored(
     server: Any, tmp_path: Any, fail: int
 ) -> None:
-    iv = await new_interview(server)  # scheduled: its log is this test's to write
-    pool = await asyncpg.create_pool(server.dsn, min_size=1, max_size=2, init=_init_connection)
     blobs = GatedBlobs(tmp_path, fail=fail)
-    writer = EventWriter(InterviewLog(pool, blobs))
-    writer.start()
-    try:
+    async with own_writer(server, blobs) as (iv, writer):
         sink = Recorder()
         sender = f"candidate:{uuid.uuid4()}"
         writer.submit(uuid.UUID(iv.id), shot(1, sender), sink)
@@ -335,10 +345,6 @@ async def test_no_entry_is_committed_before_its_screenshot_is_stored(
         # Stored ahead: written once. The stage failed: the writer wrote it again itself
         # before committing.
         assert len(blobs.writes) == 1 + fail
-    finally:
-        await writer.close(5)
-        await pool.close()
-        await close_clients(iv)
 
 
 class HeldCommits(asyncpg.Connection):  # type: ignore[type-arg]
@@ -355,34 +361,29 @@ class HeldCommits(asyncpg.Connection):  # type: ignore[type-arg]
 async def test_screenshots_are_stored_while_the_batch_before_them_commits(
     server: Any, tmp_path: Any
 ) -> None:
-    iv = await new_interview(server)  # scheduled: its log is this test's to write
-    pool = await asyncpg.create_pool(
-        server.dsn, min_size=1, max_size=2, init=_init_connection, connection_class=HeldCommits
-    )
-    writer = EventWriter(InterviewLog(pool, LocalBlobStore(tmp_path)))
-    writer.start()
-    HeldCommits.held = asyncio.Event()
+    held = HeldCommits.held = asyncio.Event()
     try:
-        sink = Recorder()
-        sender = f"candidate:{uuid.uuid4()}"
-        entry = LogEntry(1, "proctor", {"signal": "paste"}, datetime.now(UTC), "first", sender)
-        writer.submit(uuid.UUID(iv.id), Persist(entry), sink)
-        await asyncio.sleep(0.2)  # the writer is in the first batch's commit, held
-        writer.submit(uuid.UUID(iv.id), shot(2, sender), sink)
-        blob = tmp_path / "screenshots" / iv.id / "000002.jpg"
-        for _ in range(100):  # the blob stage writes it meanwhile
-            if blob.exists():
-                break
-            await asyncio.sleep(0.05)
-        assert blob.read_bytes() == jpeg()
-        assert sink.committed == []
-        HeldCommits.held.set()
-        assert await writer.drain(30)
-        assert (sink.committed, sink.failed) == ([1, 2], [])
-        assert [e["offset"] for e in await stored_events(server, iv.id)] == [1, 2]
+        async with own_writer(server, LocalBlobStore(tmp_path), HeldCommits) as (iv, writer):
+            try:
+                sink = Recorder()
+                sender = f"candidate:{uuid.uuid4()}"
+                at = datetime.now(UTC)
+                entry = LogEntry(1, "proctor", {"signal": "paste"}, at, "first", sender)
+                writer.submit(uuid.UUID(iv.id), Persist(entry), sink)
+                await asyncio.sleep(0.2)  # the writer is in the first batch's commit, held
+                writer.submit(uuid.UUID(iv.id), shot(2, sender), sink)
+                blob = tmp_path / "screenshots" / iv.id / "000002.jpg"
+                for _ in range(100):  # the blob stage writes it meanwhile
+                    if blob.exists():
+                        break
+                    await asyncio.sleep(0.05)
+                assert blob.read_bytes() == jpeg()
+                assert sink.committed == []
+                held.set()
+                assert await writer.drain(30)
+                assert (sink.committed, sink.failed) == ([1, 2], [])
+                assert [e["offset"] for e in await stored_events(server, iv.id)] == [1, 2]
+            finally:
+                held.set()  # so that the writer can drain and close
     finally:
-        HeldCommits.held.set()
         HeldCommits.held = None
-        await writer.close(5)
-        await pool.close()
-        await close_clients(iv)
