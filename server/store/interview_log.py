@@ -164,15 +164,9 @@ class InterviewLog:
             raise
 
     async def _append(self, batch: Sequence[Append], stored: Set[str]) -> None:
-        shots = [
-            (a.entry, a.screenshot)
-            for a in batch
-            if a.screenshot is not None and a.entry.data["blob_key"] not in stored
-        ]
-        if shots:
-            await self._blobs.put_many(
-                [(entry.data["blob_key"], shot.image, shot.content_type) for entry, shot in shots]
-            )
+        await self.store_blobs(
+            [a for a in batch if a.screenshot is None or a.entry.data["blob_key"] not in stored]
+        )
         artifacts = [a for a in batch if a.screenshot is not None or a.recording is not None]
         fenced = any(a.epoch is not None for a in batch)
         insert = _INSERT_FENCED if fenced else _INSERT_ENTRIES
