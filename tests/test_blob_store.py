@@ -40,6 +40,7 @@ from server.errors import (
 )
 from server.http import interviews
 from server.http.errors import EXCEPTION_HANDLERS
+from server.store import blobs
 from server.store.blobs import BlobStore, LocalBlobStore, open_blob_store
 from server.store.supabase_storage import SupabaseBlobStore
 from tests.conftest import free_port
@@ -1178,9 +1179,12 @@ async def test_local_blobs_are_on_disk_data_and_names_when_the_write_returns(
     """What a power cut would test: each file's data is flushed before it is renamed into
     place, and every directory a name was added to (a renamed file, a directory made) is
     flushed after the last rename, before ``put_many`` returns. No ``.part`` file is left, and
-    files and directories are the owner's only."""
+    files and directories are the owner's only. (Below ``WHOLE_FILESYSTEM_FROM`` files, or
+    without ``syncfs``: the next test covers a group.)"""
     root = tmp_path / "blobs"
     local = LocalBlobStore(root)
+    monkeypatch.setattr(blobs, "syncfs", None)
+    assert blobs.WHOLE_FILESYSTEM_FROM > 2  # this test's groups flush file by file either way
     calls: list[tuple[str, str]] = []
     real_fsync, real_replace = os.fsync, os.replace
 
@@ -1234,6 +1238,85 @@ async def test_local_blobs_are_on_disk_data_and_names_when_the_write_returns(
     synced = {target for call, target in calls if call == "fsync"}
     assert str(root / "screenshots") in synced
     assert str(root / "screenshots" / str(third)) in synced
+
+
+@pytest.mark.skipif(
+    blobs.syncfs is None, reason="syncfs(2) is Linux's; elsewhere a group is flushed file by file"
+)
+async def test_a_group_of_local_blobs_is_flushed_as_two_flushes_of_the_filesystem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From ``WHOLE_FILESYSTEM_FROM`` files, the data of every file is flushed by one
+    ``syncfs`` before any is renamed into place, and the names by one more after the last
+    rename: two flushes for the group instead of one a file and a directory."""
+    root = tmp_path / "blobs"
+    local = LocalBlobStore(root)
+    calls: list[tuple[str, str]] = []
+    real_syncfs, real_fsync, real_replace = blobs.syncfs, os.fsync, os.replace
+    assert real_syncfs is not None
+
+    def syncfs(fd: int) -> None:
+        calls.append(("syncfs", os.readlink(f"/proc/self/fd/{fd}")))
+        real_syncfs(fd)
+
+    def fsync(fd: int) -> None:
+        calls.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def replace(source: Any, target: Any) -> None:
+        calls.append(("rename", str(target)))
+        real_replace(source, target)
+
+    monkeypatch.setattr(blobs, "syncfs", syncfs)
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    interviews_ = [uuid.uuid4() for _ in range(blobs.WHOLE_FILESYSTEM_FROM)]
+    group = [
+        (screenshot_key(1, interview=iv), jpeg((i + 1) * KIB), "image/jpeg")
+        for i, iv in enumerate(interviews_)
+    ]
+    await local.put_many(group)
+
+    assert [call for call, _ in calls] == (["syncfs"] + ["rename"] * len(group) + ["syncfs"]), calls
+    # The first flush was made through one of the group's temporary files, on the store's
+    # filesystem; the second through a directory a name was added to (the store's own, where
+    # this group made the bucket's).
+    assert calls[0][1].endswith(".part") and calls[0][1].startswith(str(root))
+    assert calls[-1][1] == str(root)
+    for key, data, _ in group:
+        assert (root / key).read_bytes() == data
+        assert (root / key).stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in root.rglob("*.part")) == []
+
+    # One file fewer than the threshold: flushed file by file again.
+    calls.clear()
+    await local.put_many(group[: blobs.WHOLE_FILESYSTEM_FROM - 1])
+    assert "syncfs" not in {call for call, _ in calls}
+    assert [call for call, _ in calls].count("fsync") >= blobs.WHOLE_FILESYSTEM_FROM - 1
+
+
+async def test_a_failed_flush_of_the_filesystem_names_no_blob(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the data's flush fails (a full or failing disk), ``put_many`` raises and no key
+    names a file: nothing was renamed into place."""
+    root = tmp_path / "blobs"
+    local = LocalBlobStore(root)
+
+    def failing(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(blobs, "syncfs", failing)
+    group = [
+        (screenshot_key(1, interview=uuid.uuid4()), jpeg(KIB), "image/jpeg")
+        for _ in range(blobs.WHOLE_FILESYSTEM_FROM)
+    ]
+    with pytest.raises(OSError, match="Input/output error"):
+        await local.put_many(group)
+    for key, _, _ in group:
+        assert not (root / key).exists()
+        with pytest.raises(NotFound):
+            await local.get(key)
 
 
 async def test_a_bad_key_in_a_batch_stores_none_of_it(tmp_path: Path) -> None:

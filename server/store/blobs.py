@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import hashlib
 import hmac
 import mimetypes
 import os
 import re
 import secrets
+import sys
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
@@ -34,6 +36,35 @@ log = structlog.get_logger(__name__)
 
 # How many flushed directories a local store remembers (one per interview and bucket).
 _KNOWN_DIRECTORIES = 10_000
+
+# From how many files a local write flushes the whole filesystem (twice) instead of each file
+# and directory: one flush of a filesystem costs about what one of a file does, so a group of
+# screenshots is two flushes instead of two a file (docs/benchmarks.md, "One flush for a group").
+WHOLE_FILESYSTEM_FROM = 4
+
+
+def _load_syncfs() -> Callable[[int], None] | None:
+    """Linux's ``syncfs(2)`` (which ``os`` does not offer): flush everything written to the
+    filesystem an open descriptor is on, data and names, and wait. ``None`` elsewhere. Since
+    Linux 5.8 it reports a failed write-back as ``fsync`` does."""
+    if sys.platform != "linux":
+        return None
+    try:
+        function = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int]
+    function.restype = ctypes.c_int
+
+    def syncfs(fd: int) -> None:
+        if function(fd) != 0:  # ctypes lets other threads run meanwhile
+            error = ctypes.get_errno()
+            raise OSError(error, os.strerror(error))
+
+    return syncfs
+
+
+syncfs = _load_syncfs()
 
 _KEY = re.compile(r"^[a-z0-9-]+(/[A-Za-z0-9._-]+)+$")
 
@@ -154,12 +185,13 @@ class LocalBlobStore(BlobStore):
 
     def _write(self, files: list[tuple[Path, bytes]]) -> None:
         """Each file is written under a temporary name and renamed into place, so that no
-        key ever names a partly written file. Durability takes two flushes: the files' data
-        (``fsync`` of each), then the names (``fsync`` of each directory a file was renamed
-        or a directory made in: a rename is not on disk until its directory is). Every file
-        is written before any is flushed, and every rename made before any directory is
-        flushed, so that a journaling filesystem commits each step once for the whole batch
-        rather than once a file."""
+        key ever names a partly written file. Durability takes two flushes: the files' data,
+        then the names (a rename is not on disk until its directory is). Every file is written
+        before any is flushed, and every rename made before any directory is flushed. From
+        ``WHOLE_FILESYSTEM_FROM`` files, where Linux offers ``syncfs``, each flush is one of
+        the whole filesystem; otherwise it is an ``fsync`` of each file, then of each
+        directory a file was renamed or a directory made in."""
+        whole = syncfs if len(files) >= WHOLE_FILESYSTEM_FROM else None
         changed: dict[Path, None] = {}  # directories whose entries changed, in order
         unsure: list[Path] = []  # directories whose own entry may not be on disk yet
         for path, _ in files:
@@ -183,8 +215,11 @@ class LocalBlobStore(BlobStore):
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view) :]
-            for fd, _, _ in opened:
-                os.fsync(fd)
+            if whole is None:
+                for fd, _, _ in opened:
+                    os.fsync(fd)
+            else:
+                whole(opened[0][0])
         finally:
             for fd, _, _ in opened:
                 os.close(fd)
@@ -194,7 +229,11 @@ class LocalBlobStore(BlobStore):
         for directory in changed:
             fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
             try:
-                os.fsync(fd)
+                if whole is None:
+                    os.fsync(fd)
+                else:
+                    whole(fd)
+                    break  # one flush of the filesystem has every directory's names
             finally:
                 os.close(fd)
         with self._on_disk_lock:
