@@ -387,3 +387,44 @@ async def test_screenshots_are_stored_while_the_batch_before_them_commits(
                 held.set()  # so that the writer can drain and close
     finally:
         HeldCommits.held = None
+
+
+async def test_an_interview_waiting_for_its_screenshot_does_not_hold_back_another(
+    server: Any, tmp_path: Any
+) -> None:
+    """An interview whose screenshot's blob is not stored yet waits, from that screenshot on;
+    another interview's entries, submitted after it, are committed meanwhile."""
+    blobs = GatedBlobs(tmp_path)
+    other = await new_interview(server)
+    try:
+        async with own_writer(server, blobs) as (waiting, writer):
+            try:
+                held, free = Recorder(), Recorder()
+                sender = f"candidate:{uuid.uuid4()}"
+                at = datetime.now(UTC)
+                writer.submit(uuid.UUID(waiting.id), shot(1, sender), held)
+                after = LogEntry(2, "proctor", {"signal": "paste"}, at, "after-shot", sender)
+                writer.submit(uuid.UUID(waiting.id), Persist(after), held)
+                for offset in (1, 2):  # submitted after the held screenshot
+                    entry = LogEntry(
+                        offset, "proctor", {"signal": "paste"}, at, f"other-{offset}", sender
+                    )
+                    writer.submit(uuid.UUID(other.id), Persist(entry), free)
+                for _ in range(400):
+                    if free.committed == [1, 2]:
+                        break
+                    await asyncio.sleep(0.05)
+                assert free.committed == [1, 2]
+                assert [e["offset"] for e in await stored_events(server, other.id)] == [1, 2]
+                # The waiting interview: nothing of it, not even the entry after the
+                # screenshot, which has no blob of its own; both still count as queued.
+                assert held.committed == [] and await stored_events(server, waiting.id) == []
+                assert writer.queued == 2
+                blobs.gate.set()
+                assert await writer.drain(30)
+                assert (held.committed, held.failed) == ([1, 2], [])
+                assert [e["offset"] for e in await stored_events(server, waiting.id)] == [1, 2]
+            finally:
+                blobs.gate.set()
+    finally:
+        await close_clients(other)

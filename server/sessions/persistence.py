@@ -1,5 +1,5 @@
 """The process-wide persistence queue: every event of every live interview is committed here,
-in order, with group commit.
+each interview's in order, with group commit.
 
 Sessions hand events over without awaiting anything (``submit``); one writer task drains the
 queue in batches: it hands each batch to the interview log (``server.store.interview_log``,
@@ -7,8 +7,10 @@ which commits the entries, artifacts and the interview's start or end in one tra
 then reports each interview's committed entries to its callback. A second task, the blob
 stage, writes the screenshots' blobs as they come, ahead of the writer: a batch is committed
 once its blobs are stored (no row ever names a blob that is not there), and the next batch's
-blobs are written while this one commits. A session acks a client message only from that
-callback, so an acked message is in the database whatever happens afterwards.
+blobs are written while this one commits. An interview whose screenshot's blob is not stored
+yet waits for it, from that screenshot on; the others' entries are committed meanwhile. A
+session acks a client message only from that callback, so an acked message is in the database
+whatever happens afterwards.
 
 Transient database failures (connection lost, the database shutting down or restarting,
 serialization failures, resources exhausted: classified by SQLSTATE class) are retried with
@@ -76,6 +78,9 @@ class EventSink(Protocol):
 # The most blobs the blob stage writes in one go: a batch waits for the whole group its last
 # screenshot is in, so the groups stay small enough to finish often.
 BLOB_GROUP = 64
+# How far past a batch's worth of entries the writer looks for entries it can commit now
+# (in batches' worth): those of interviews not waiting for a screenshot's blob.
+SCAN_BATCHES = 4
 # Where an entry's screenshot blob stands in the blob stage (entries without one: NO_BLOB).
 NO_BLOB, BLOB_PENDING, BLOB_STORED, BLOB_FAILED = range(4)
 
@@ -116,16 +121,19 @@ class EventWriter:
         self._closing = False
         self._idle = asyncio.Event()
         self._idle.set()
+        self._writing = 0  # entries of the batch being written, taken off the queue
 
     @property
     def saturated(self) -> bool:
         """True when the queue is over its soft limit: new client messages should be refused
         (with an error the client can retry) rather than queued."""
-        return len(self._queue) >= self.soft_limit
+        return self.queued >= self.soft_limit
 
     @property
     def queued(self) -> int:
-        return len(self._queue)
+        """Entries submitted and not yet committed or failed (the batch being written
+        included)."""
+        return len(self._queue) + self._writing
 
     def submit(self, interview_id: uuid.UUID, persist: Persist, sink: EventSink) -> None:
         append = Append.of(interview_id, persist, sink.epoch)
@@ -153,22 +161,57 @@ class EventWriter:
     async def close(self, within_s: float = 10.0) -> None:
         drained = await self.drain(within_s)
         if not drained:
-            log.error("event_writer.not_drained", queued=len(self._queue))
+            log.error("event_writer.not_drained", queued=self.queued)
         self._closing = True
         await self._task.close()
         await self._blob_task.close()
 
     async def _run(self) -> None:
         while not self._closing:
+            # Cleared before looking, so that an entry submitted or a blob stored meanwhile
+            # wakes the wait below.
+            self._wakeup.clear()
             if not self._queue:
                 self._idle.set()
-                self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
-            batch = [self._queue[i] for i in range(min(self.max_batch, len(self._queue)))]
-            await self._write_with_retry(batch)
-            for _ in batch:
-                self._queue.popleft()
+            batch = self._take()
+            if not batch:
+                # Every entry within reach waits for a screenshot's blob (its own, or one
+                # before it in its interview): wait for the blob stage, or a new entry.
+                await self._wakeup.wait()
+                continue
+            self._writing = len(batch)
+            try:
+                await self._write_with_retry(batch)
+            finally:
+                self._writing = 0
+
+    def _take(self) -> list[_Item]:
+        """The next batch, off the queue: the first entries in order, but for those of an
+        interview whose screenshot's blob is not stored yet, from that screenshot on (they
+        stay queued, in order, for a later batch). An interview's entries are committed in
+        order; entries of different interviews need not be, and an answer is not held back
+        by another interview's screenshot."""
+        batch: list[_Item] = []
+        kept: list[_Item] = []
+        blocked: set[uuid.UUID] = set()
+        scanned = 0
+        reach = min(len(self._queue), SCAN_BATCHES * self.max_batch)
+        while scanned < reach and len(batch) < self.max_batch:
+            item = self._queue[scanned]
+            scanned += 1
+            interview = item.append.interview_id
+            if item.blob == BLOB_PENDING:
+                blocked.add(interview)
+            if interview in blocked:
+                kept.append(item)
+            else:
+                batch.append(item)
+        for _ in range(scanned):
+            self._queue.popleft()
+        self._queue.extendleft(reversed(kept))
+        return batch
 
     async def _store_blobs(self) -> None:
         """The blob stage: writes the screenshots' blobs as they are submitted, in order, a
@@ -199,6 +242,7 @@ class EventWriter:
             for item in group:
                 item.blob = state
             self._blobs_done.set()
+            self._wakeup.set()
 
     async def _blobs_settled(self, batch: list[_Item]) -> set[str]:
         """Wait until the blob stage is past every screenshot of ``batch``; the keys it
