@@ -10,8 +10,11 @@ Every test that uses a server runs once per database backend, and its id says wh
   ``DATABASE_URL`` pointing at it. Only when that variable is set; ``.ci/run`` sets it.
 
 Tests about the embedded PostgreSQL itself are marked ``embedded_only`` and get no
-``[external]`` run. With ``CI=true``, an external database that cannot be reached fails the
-run instead of skipping it.
+``[external]`` run. Slow tests whose subject is not the database (a real browser, WebRTC
+peers, speech, the load generator, a cluster behind HAProxy) are marked ``one_backend`` and
+run once: on the external PostgreSQL when there is one (the version Supabase runs), else on
+the embedded one; every other server-backed test covers the database on both. With
+``CI=true``, an external database that cannot be reached fails the run instead of skipping it.
 """
 
 from __future__ import annotations
@@ -139,10 +142,17 @@ class DatabaseBackend:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # Every test that reaches a server through its fixtures runs on each backend; one that is
-    # about the embedded PostgreSQL itself (marker embedded_only) on that one alone.
+    # about the embedded PostgreSQL itself (marker embedded_only) on that one alone, and one
+    # whose subject is not the database (marker one_backend) on the last of them only.
     if "database_backend" not in metafunc.fixturenames:
         return
-    names = ["embedded"] if metafunc.definition.get_closest_marker("embedded_only") else BACKENDS
+    definition = metafunc.definition
+    if definition.get_closest_marker("embedded_only"):
+        names = ["embedded"]
+    elif definition.get_closest_marker("one_backend"):
+        names = BACKENDS[-1:]
+    else:
+        names = BACKENDS
     metafunc.parametrize("database_backend", names, indirect=True, scope="session", ids=names)
 
 

@@ -46,7 +46,7 @@ from tests.test_supabase_auth import database, fake, supabase_server  # noqa: F4
 with contextlib.suppress(ImportError):
     from playwright.sync_api import Browser, expect
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.one_backend]
 
 
 def sql(server: ServerProcess, query: str, *args: Any) -> Any:

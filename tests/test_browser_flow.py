@@ -30,7 +30,7 @@ with contextlib.suppress(ImportError):
 
     from tests import browser_a11y
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.one_backend]
 
 PHONE = {"width": 390, "height": 844}
 

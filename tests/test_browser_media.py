@@ -46,7 +46,7 @@ from tests.test_browser import (  # noqa: F401 - fixtures
 with contextlib.suppress(ImportError):
     from playwright.sync_api import Browser, Page, Playwright, expect
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.one_backend]
 
 WIDTH, HEIGHT, FPS = 640, 360, 15
 MEDIA_ENV = {

@@ -36,7 +36,7 @@ from tests.test_browser import (  # noqa: F401 - fixtures
 with contextlib.suppress(ImportError):
     from playwright.sync_api import expect
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.one_backend]
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,7 @@ from tests.test_browser import (  # noqa: F401 - fixtures
 with contextlib.suppress(ImportError):
     from playwright.sync_api import Browser, Page, Playwright, expect
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.one_backend]
 
 RATE = 48000
 SENTENCE = SENTENCES[0]

@@ -537,3 +537,16 @@ async def test_migrations_apply_to_a_plain_postgresql(external_database_url: str
             await conn.close()
     finally:
         run_admin_sql(external_database_url, f'drop database if exists "{name}" with (force)')
+
+
+@pytest.mark.one_backend
+def test_a_one_backend_test_runs_on_the_external_database_when_there_is_one(
+    database_backend: DatabaseBackend,
+) -> None:
+    """Collected once, on the last backend: the external PostgreSQL when
+    OPENHIRE_TEST_DATABASE_URL names one (CI), else the embedded one. Marked tests rely on it
+    to be covered on the platform's PostgreSQL; were the marker ignored, this would also run
+    on the embedded database and fail there."""
+    expected = "external" if os.environ.get("OPENHIRE_TEST_DATABASE_URL") else "embedded"
+    assert database_backend.name == expected
+    assert database_backend.external == (expected == "external")

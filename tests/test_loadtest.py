@@ -30,7 +30,7 @@ from clients.loadtest.simulate import Behaviour, _retryable, play
 from clients.loadtest.verify import check_interview, verify_all
 from tests.conftest import ROOT, ServerProcess
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.one_backend]
 
 
 async def test_twenty_interviews_complete_and_nothing_is_lost(server: ServerProcess) -> None:

@@ -33,7 +33,7 @@ from tests.test_media_live import (
 )
 from tests.test_media_units import with_video_lines
 
-pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.slow]
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.slow, pytest.mark.one_backend]
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,7 @@ from tests.conftest import (
 from tests.live_helpers import Interview, close_clients, new_interview
 from tests.test_metrics import scrape
 
-pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.slow]
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.slow, pytest.mark.one_backend]
 
 ROOT = Path(__file__).resolve().parents[1]
 MEDIA_ENV: dict[str, str] = {

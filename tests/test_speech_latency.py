@@ -30,7 +30,7 @@ from tests.fake_speech import FakeSpeech, serve_fake_speech
 from tests.live_helpers import close_clients, new_interview
 from tests.speech_audio import SENTENCES, require_espeak, spoken
 
-pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.slow]
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.slow, pytest.mark.one_backend]
 
 CANDIDATES = 2
 ANSWERS = 10

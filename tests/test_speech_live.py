@@ -27,7 +27,7 @@ from tests.fake_speech import Failure, FakeSpeech, serve_fake_speech
 from tests.live_helpers import Interview, close_clients, new_interview
 from tests.speech_audio import SENTENCES, require_espeak, silence, spoken
 
-pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.slow]
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.slow, pytest.mark.one_backend]
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,7 @@ from tests.fake_voice import FakeVoice, dominant_hz, runs
 from tests.live_helpers import Interview, close_clients, new_interview
 from tests.speech_audio import SENTENCES, require_espeak, spoken
 
-pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.slow]
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.slow, pytest.mark.one_backend]
 
 # Question 1: three sentences, streamed in four chunks; the stream pauses after the second
 # chunk, when only the first sentence is whole.
