@@ -1173,6 +1173,31 @@ async def test_local_blobs_on_a_node_of_a_cluster_are_warned_about(
         assert "SUPABASE_URL" in warned[0]["advice"]
 
 
+def record_flushes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Records, in order, each real ``fsync``, ``syncfs`` (where the store has it) and rename
+    the local store makes, as (call, the path of its descriptor or target), and carries it out."""
+    calls: list[tuple[str, str]] = []
+
+    def recorded(name: str, flush: Callable[[int], None]) -> Callable[[int], None]:
+        def flush_and_record(fd: int) -> None:
+            calls.append((name, os.readlink(f"/proc/self/fd/{fd}")))
+            flush(fd)
+
+        return flush_and_record
+
+    real_replace = os.replace
+
+    def replace(source: Any, target: Any) -> None:
+        calls.append(("rename", str(target)))
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", recorded("fsync", os.fsync))
+    if blobs.syncfs is not None:
+        monkeypatch.setattr(blobs, "syncfs", recorded("syncfs", blobs.syncfs))
+    monkeypatch.setattr(os, "replace", replace)
+    return calls
+
+
 async def test_local_blobs_are_on_disk_data_and_names_when_the_write_returns(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1185,19 +1210,7 @@ async def test_local_blobs_are_on_disk_data_and_names_when_the_write_returns(
     local = LocalBlobStore(root)
     monkeypatch.setattr(blobs, "syncfs", None)
     assert blobs.WHOLE_FILESYSTEM_FROM > 2  # this test's groups flush file by file either way
-    calls: list[tuple[str, str]] = []
-    real_fsync, real_replace = os.fsync, os.replace
-
-    def fsync(fd: int) -> None:
-        calls.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
-        real_fsync(fd)
-
-    def replace(source: Any, target: Any) -> None:
-        calls.append(("rename", str(target)))
-        real_replace(source, target)
-
-    monkeypatch.setattr(os, "fsync", fsync)
-    monkeypatch.setattr(os, "replace", replace)
+    calls = record_flushes(monkeypatch)
     one, other = uuid.uuid4(), uuid.uuid4()
     keys = [screenshot_key(1, interview=one), screenshot_key(1, interview=other)]
     await local.put_many([(key, jpeg(10 * KIB), "image/jpeg") for key in keys])
@@ -1251,25 +1264,8 @@ async def test_a_group_of_local_blobs_is_flushed_as_two_flushes_of_the_filesyste
     rename: two flushes for the group instead of one a file and a directory."""
     root = tmp_path / "blobs"
     local = LocalBlobStore(root)
-    calls: list[tuple[str, str]] = []
-    real_syncfs, real_fsync, real_replace = blobs.syncfs, os.fsync, os.replace
-    assert real_syncfs is not None
-
-    def syncfs(fd: int) -> None:
-        calls.append(("syncfs", os.readlink(f"/proc/self/fd/{fd}")))
-        real_syncfs(fd)
-
-    def fsync(fd: int) -> None:
-        calls.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
-        real_fsync(fd)
-
-    def replace(source: Any, target: Any) -> None:
-        calls.append(("rename", str(target)))
-        real_replace(source, target)
-
-    monkeypatch.setattr(blobs, "syncfs", syncfs)
-    monkeypatch.setattr(os, "fsync", fsync)
-    monkeypatch.setattr(os, "replace", replace)
+    assert blobs.syncfs is not None
+    calls = record_flushes(monkeypatch)
     interviews_ = [uuid.uuid4() for _ in range(blobs.WHOLE_FILESYSTEM_FROM)]
     group = [
         (screenshot_key(1, interview=iv), jpeg((i + 1) * KIB), "image/jpeg")
