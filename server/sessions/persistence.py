@@ -109,11 +109,10 @@ class EventWriter:
         self._metrics = metrics
         self._queue: deque[_Item] = deque()
         self._wakeup = asyncio.Event()
-        # The blob stage: screenshots waiting for their blobs to be written, and a signal
-        # each time some are done.
+        # The blob stage: screenshots waiting for their blobs to be written (the writer's
+        # ``_wakeup`` is set each time some are done).
         self._unstored: deque[_Item] = deque()
         self._blob_wakeup = asyncio.Event()
-        self._blobs_done = asyncio.Event()
         self._blob_task = BackgroundTask(self._store_blobs, name="blob-writer")
         self.soft_limit = soft_limit
         self.max_batch = max_batch
@@ -196,11 +195,10 @@ class EventWriter:
         batch: list[_Item] = []
         kept: list[_Item] = []
         blocked: set[uuid.UUID] = set()
-        scanned = 0
-        reach = min(len(self._queue), SCAN_BATCHES * self.max_batch)
-        while scanned < reach and len(batch) < self.max_batch:
-            item = self._queue[scanned]
-            scanned += 1
+        for _ in range(min(len(self._queue), SCAN_BATCHES * self.max_batch)):
+            if len(batch) == self.max_batch:
+                break
+            item = self._queue.popleft()
             interview = item.append.interview_id
             if item.blob == BLOB_PENDING:
                 blocked.add(interview)
@@ -208,8 +206,6 @@ class EventWriter:
                 kept.append(item)
             else:
                 batch.append(item)
-        for _ in range(scanned):
-            self._queue.popleft()
         self._queue.extendleft(reversed(kept))
         return batch
 
@@ -241,15 +237,13 @@ class EventWriter:
                 log.warning("event_writer.blobs_failed", blobs=len(group), error=repr(exc))
             for item in group:
                 item.blob = state
-            self._blobs_done.set()
             self._wakeup.set()
 
-    async def _blobs_settled(self, batch: list[_Item]) -> set[str]:
-        """Wait until the blob stage is past every screenshot of ``batch``; the keys it
-        stored."""
-        while any(item.blob == BLOB_PENDING for item in batch):
-            self._blobs_done.clear()
-            await self._blobs_done.wait()
+    @staticmethod
+    def _stored_keys(batch: list[_Item]) -> set[str]:
+        """The keys of the blobs the blob stage stored for ``batch``. The stage is past
+        every screenshot of a batch: ``_take`` leaves an entry whose blob is pending queued."""
+        assert all(item.blob != BLOB_PENDING for item in batch)
         return {item.append.entry.data["blob_key"] for item in batch if item.blob == BLOB_STORED}
 
     async def _write_with_retry(self, batch: list[_Item]) -> None:
@@ -262,7 +256,7 @@ class EventWriter:
             items = [item for item in batch if item.wanted()]
             if not items:
                 return
-            stored = await self._blobs_settled(items)
+            stored = self._stored_keys(items)
             started = time.perf_counter()
             try:
                 if not (uncertain and await self._already_written(items)):
